@@ -1,0 +1,14 @@
+"""AT command handlers, one module per concern. Each module exports COMMANDS: name -> Command."""
+
+from __future__ import annotations
+
+from ..engine import Command
+
+
+def build_registry() -> dict[str, Command]:
+    from . import basic, files, http, sockets, tls, unsupported, wifi
+
+    registry: dict[str, Command] = {}
+    for mod in (unsupported, basic, wifi, sockets, tls, files, http):
+        registry.update(mod.COMMANDS)
+    return registry

@@ -1,0 +1,612 @@
+# Module control: the command engine, the one reader that routes every +WIND, bring-up, clock, raw AT
+# passthrough and trace. Board and unix port (and CPython for the driver's unit tests).
+#
+# One reader: all module output goes through _rx() -> Parser -> _on_event, whoever is waiting (a command,
+# a socket read, a Wi-Fi join, asyncio polling). +WIND lines are routed to the socket table and link state
+# the moment they are parsed; all other lines belong to the command in flight.
+import errno
+import time
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+try:
+    from time import sleep_ms, ticks_diff, ticks_ms
+except ImportError:  # CPython (unit tests)
+
+    def ticks_ms():
+        return int(time.monotonic() * 1000)
+
+    def ticks_diff(a, b):
+        return a - b
+
+    def sleep_ms(ms):
+        time.sleep(ms / 1000)
+
+
+from . import parser as P
+from .errors import ModuleError, ModuleReset, redact
+
+_MAX_SOCKETS = const(8)
+_CMD_MAX = const(512)  # longest command line the module is known to take
+_TIMEOUT = const(5000)  # default command timeout (ms)
+_PROBE_MS = const(1500)  # how long the liveness probe (bare AT) may take
+_BOOT_MS = const(8000)  # ST's Mbed driver allows 8 s for start-up
+_PIN_BOOT_MS = const(3000)  # after a pin reset: how long to wait before trying AT+S.RESET
+_EPOCH_2000 = const(946684800)
+_CLOCK_MIN = const(1483228800)  # 2017-01-01: an earlier clock is unset
+_IDLE_MS = const(20)  # longest single wait for input (deadlines are checked in between)
+_BATCH = const(512)  # payload bytes gathered in the UART buffer before one readinto (half the board's rxbuf)
+_LOG = const(8)  # recent WIND/stray lines kept for diagnostics
+
+# Indications that only a booting module sends (spec 5.1/5.3): seen unexpectedly = the module reset.
+_BOOT_WINDS = (0, 1, 2, 3, 7, 13, 65)
+# Indications that end or refuse a Wi-Fi link.
+_LINK_DOWN = (20, 33, 38, 40, 41, 76, 77, 85)
+
+
+def _pin(pin, v):
+    try:
+        pin.value(v)
+    except AttributeError:
+        pin(v)
+
+
+def board_epoch():
+    """UNIX epoch from the board clock (stm32 ports count from 2000)."""
+    t = int(time.time())
+    if time.gmtime(0)[0] == 2000:
+        t += _EPOCH_2000
+    return t
+
+
+def days(y, m, d):
+    """Days since 1970-01-01 of a UTC date (proleptic Gregorian)."""
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m - 3 if m > 2 else m + 9) + 2) // 5 + d - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
+def _ms(t):
+    return ticks_diff(ticks_ms(), t)
+
+
+class Module:
+    """The SPWF04SA on a UART. The driver never creates UART or Pin objects: pass them in.
+
+    uart: machine.UART(1, 115200, rxbuf=1024, timeout=0) or tcp_uart.TcpUart; reset_pin / wakeup_pin:
+    objects with value(v) (or callable), or None. timeout: default command timeout in ms. read_max: the
+    largest SOCKR the driver asks for."""
+
+    def __init__(self, uart, reset_pin=None, wakeup_pin=None, timeout=_TIMEOUT, read_max=4096,
+                 line_max=P.LINE_MAX):
+        self.uart = uart
+        self.reset_pin = reset_pin
+        self.wakeup_pin = wakeup_pin
+        self.timeout = timeout
+        self.read_max = read_max
+        self._parser = P.Parser(self._on_event, line_max)
+        self._poll = None
+        try:
+            import select
+
+            p = select.poll()
+            p.register(uart, select.POLLIN)
+            p.poll(0)
+            self._poll = p
+        except Exception:
+            pass  # not pollable (a test double): fall back to short sleeps
+        self._out = None  # trace printer
+        self.on_wind = None  # optional user callback(ev) for every +WIND
+        self.fw = None  # "1.1.0" after init()
+        self.build = None  # from +WIND:1:Poweron:<build>
+        self.winds = []  # the last few +WIND lines (diagnostics)
+        self.stray = []  # the last few lines that belonged to no command
+        self._socks = [None] * _MAX_SOCKETS
+        self._tls = None
+        self._wlan = None
+        self._lines = None  # events of the command in flight (None: no command)
+        self._hook = None  # per-command event hook (SOCKQ/SOCKR bookkeeping)
+        self._final = None
+        self._nfinal = 0
+        self._echo = False
+        self._boot_until = None  # ticks until which boot indications are expected
+        self._booted = False
+        self._reset_exc = None  # a ModuleReset to raise from the next operation
+        self._broken = None  # why the module needs init() (it stopped answering)
+        self._desync = False  # a late final line of a timed-out command may still arrive
+        self._stuck = 0  # payload bytes the module may still be waiting for
+        self._clock = None  # (epoch, ticks) when the driver set the module clock
+        self._drop(None)
+
+    # ----------------------------------------------------------------------------------------- state
+    def _drop(self, exc):
+        # The module rebooted (or is being re-initialised): everything it held is gone.
+        for s in self._socks:
+            if s is not None:
+                s._dead(exc)
+        self._socks = [None] * _MAX_SOCKETS
+        self.link = False  # Wi-Fi up with an IPv4 address
+        self.ip = None
+        self.hw = False  # radio started (+WIND:32)
+        self.hw_failure = None
+        self._joinfail = 0
+        self._joinlast = None
+        self._clock = None
+        if self._tls is not None:
+            self._tls._drop()
+
+    def _unexpected_reset(self, why):
+        if self._reset_exc is None:
+            self._reset_exc = ModuleReset(
+                errno.ECONNRESET, "module reset (%s): all sockets closed; call init() and join again" % why)
+        self._drop(self._reset_exc)
+        self._parser.disarm()
+        self._boot_until = ticks_ms()  # the rest of this boot's indications are expected
+
+    def _check(self):
+        if self._broken:
+            raise OSError(errno.EIO, "module not answering since: %s; call init()" % self._broken)
+        e = self._reset_exc
+        if e is not None:
+            self._reset_exc = None
+            raise e
+
+    # ----------------------------------------------------------------------------------------- trace
+    def trace(self, on=True, out=None):
+        """Print the UART traffic (> sent, < received); the Wi-Fi key and key payloads are redacted."""
+        self._out = (out or print) if on else None
+
+    def _t(self, s):
+        if self._out:
+            self._out(s)
+
+    # ----------------------------------------------------------------------------------------- reader
+    def _on_event(self, ev):
+        k = ev.kind
+        if self._out:
+            if k == P.PAYLOAD:
+                if ev.data is None:
+                    self._out("< <<%d bytes>>" % ev.number)
+            elif k == P.GARBAGE:
+                self._out("< !%s %s" % (ev.text, ev.line))
+            else:
+                self._out("< " + redact(ev.line))
+        if k == P.WIND:
+            self._wind(ev)
+            return
+        if k == P.ECHO:
+            self._echo = True
+            return
+        if self._lines is None:
+            self.stray = self.stray[1 - _LOG:] + [ev.line]
+            return
+        if self._hook is not None:
+            self._hook(ev)
+        if k == P.OK or k == P.ERROR:
+            self._nfinal += 1
+            if self._final is None:
+                self._final = ev
+        elif self._nfinal == 0:
+            self._lines.append(ev)
+
+    def _wind(self, ev):
+        n = ev.number
+        self.winds = self.winds[1 - _LOG:] + [ev.line]
+        prm = ev.params
+        if n == 55:  # Pending Data::<id>:<received>:<cumulated> (client sockets: empty first field)
+            if len(prm) >= 4 and prm[0] == "" and prm[1].isdigit():
+                s = self._sock(int(prm[1]))
+                if s is not None:
+                    s._wind55(prm[2], prm[3])
+        elif n == 58:  # Socket Closed:<id>:<reason>
+            if prm and prm[0].isdigit():
+                s = self._sock(int(prm[0]))
+                if s is not None:
+                    s._wind58()
+        elif n == 24:  # WiFi Up:<n>:<a.b.c.d>; a 24 without an IPv4 address is not an up link
+            ip = prm[-1] if prm else ""
+            if ip.count(".") == 3:
+                self.link = True
+                self.ip = ip
+                self._joinfail = 0
+        elif n in _LINK_DOWN:
+            self.link = False
+            self.ip = None
+            if n == 38:
+                self.hw = False
+            else:  # 20 (join failed) and 85 (no DHCP lease) end a join at once; deauths count up to 3
+                self._joinfail += 3 if n == 20 or n == 85 else 1
+                self._joinlast = ev.line
+        elif n == 32:
+            self.hw = True
+        elif n == 5:
+            self.hw_failure = ev.line
+        elif n == 8:
+            self._unexpected_reset("hard fault: " + ev.line)
+        elif n in _BOOT_WINDS:
+            if n == 1:
+                self.build = ev.tail()
+            self._booted = True
+            b = self._boot_until
+            if b is None or ticks_diff(ticks_ms(), b) > _BOOT_MS:
+                self._boot_until = None
+                self._unexpected_reset(ev.line)
+        if self.on_wind is not None:
+            self.on_wind(ev)
+
+    def _sock(self, i):
+        return self._socks[i] if 0 <= i < _MAX_SOCKETS else None
+
+    def _rx(self):
+        # Consume what the UART has, never blocking. Payload goes straight into the reader's buffer (armed
+        # with exactly the payload's size), in batches: one readinto per >= _BATCH bytes, however finely
+        # the UART delivers them, so a SOCKR allocates nothing per received chunk.
+        p = self._parser
+        u = self.uart
+        left = p.payload_left
+        if left:
+            a = u.any()
+            if a < left and a < _BATCH:
+                if a:
+                    sleep_ms(1)  # a batch is building up
+                return False
+            pos = p.payload_pos
+            n = u.readinto(p.payload_buf if pos == 0 else p.payload_buf[pos:])
+            if not n:
+                return False
+            p.payload_filled(n)
+            return True
+        line = u.readline()
+        if not line:
+            return False
+        p.feed(line)
+        return True
+
+    def _idle(self, ms):
+        # Wait up to ms for input (poll when the UART supports it, else a short sleep).
+        if ms <= 0:
+            return
+        if ms > _IDLE_MS:
+            ms = _IDLE_MS
+        if self._poll is not None:
+            self._poll.poll(ms)
+        else:
+            sleep_ms(1)
+
+    def pump(self):
+        """Process everything the module has sent so far (routes WINDs); never blocks."""
+        if self._lines is None:
+            while self._rx():
+                pass
+
+    def _wait(self, cond, ms):
+        # Pump until cond() or ms elapse; returns cond().
+        t = ticks_ms()
+        while not cond():
+            if not self._rx():
+                r = ms - _ms(t)
+                if r <= 0:
+                    return cond()
+                self._idle(r)
+        return True
+
+    # ----------------------------------------------------------------------------------------- commands
+    def _send(self, cmd, payload=None):
+        if self._out:
+            self._t("> " + redact(cmd))
+            if payload is not None:
+                self._t("> <<%d bytes>>" % len(payload))
+        self._write((cmd + "\r").encode())
+        if payload is not None:
+            self._write(payload)
+
+    def _write(self, data):
+        mv = memoryview(data)
+        t = ticks_ms()
+        while len(mv):
+            n = self.uart.write(mv)
+            if n:
+                if n >= len(mv):
+                    return
+                mv = mv[n:]
+            elif _ms(t) > self.timeout:
+                raise OSError(errno.ETIMEDOUT, "UART write stalled")
+            else:
+                sleep_ms(1)
+
+    def cmd(self, cmd, payload=None, timeout=None, hook=None):
+        """Send one command (plus raw payload), wait for its final line. Returns the list of events
+        (AT-S. information lines, unprefixed lines) before the final line; raises ModuleError on
+        AT-S.ERROR, OSError(ETIMEDOUT) when no final line arrives within timeout ms."""
+        if len(cmd) > _CMD_MAX or "\r" in cmd or "\n" in cmd:
+            raise ValueError("command too long (max 512) or contains CR/LF: %s" % redact(cmd[:40]))
+        self._check()
+        if self._desync:
+            self._resync()
+        while self._rx():  # what arrived before the command is not its answer
+            pass
+        self._check()
+        self._lines = []
+        self._final = None
+        self._nfinal = 0
+        self._hook = hook
+        try:
+            self._send(cmd, payload)
+            self._wait_final(cmd, payload, timeout or self.timeout)
+        except ModuleReset:
+            self._parser.reset()
+            raise
+        except BaseException:  # timeout, Ctrl-C: the answer may still come
+            self._parser.reset()
+            if not self._broken:
+                self._desync = True
+            raise
+        finally:
+            lines = self._lines
+            self._lines = None
+            self._hook = None
+        ev = self._final
+        if ev.kind == P.ERROR:
+            raise ModuleError(ev.code, ev.text, redact(cmd),
+                              [e.line[5:] if e.line.startswith("AT-S.") else e.line for e in lines])
+        return lines
+
+    def _wait_final(self, cmd, payload, ms):
+        t = ticks_ms()
+        while self._final is None:
+            if self._reset_exc is not None:
+                self._check()
+            if not self._rx():
+                r = ms - _ms(t)
+                if r <= 0:
+                    self._timed_out(cmd, payload, ms)
+                    return
+                self._idle(r)
+
+    def _timed_out(self, cmd, payload, ms):
+        # No final line in time. Probe with a bare AT to tell "busy" from "gone" before giving up.
+        p = self._parser
+        what = "no final line"
+        if p.payload_left:  # bytes were lost on the way in: the payload is incomplete
+            what = "%d of %d payload bytes missing" % (p.payload_left, p.payload_total)
+        p.reset()
+        self._send("AT")
+        self._wait(lambda: self._nfinal >= 2, _PROBE_MS)
+        got = self._nfinal
+        if got >= 2:
+            return  # the command's own final line came late, then the probe's OK: not a failure
+        if self._reset_exc is not None:
+            self._check()
+        cmd = redact(cmd)
+        if got:
+            self._desync = True  # a late final line may still come: resynchronise before the next command
+            raise OSError(errno.ETIMEDOUT, "%s: %s within %d ms; the module answers AT (busy)" % (cmd, what, ms))
+        if payload is not None:
+            self._stuck = len(payload)
+        self._broken = "%s: %s within %d ms, then no answer to AT" % (cmd, what, ms)
+        raise OSError(errno.ETIMEDOUT, self._broken + "; call init() (resets the module)")
+
+    def _resync(self):
+        # After a timeout: a late final line may still be on its way. Send a command whose answer is
+        # recognisable and drop everything up to that answer.
+        self._desync = False
+        seen = []
+        self._lines = []
+        self._final = None
+        self._nfinal = 0
+
+        def hook(ev):
+            if ev.kind == P.INFO and ev.text == "Var" and ev.tail().startswith("console_echo="):
+                seen.append(1)
+            elif seen and ev.kind in (P.OK, P.ERROR):
+                seen.append(2)
+
+        self._hook = hook
+        try:
+            self._send("AT+S.GCFG=console_echo")
+            ok = self._wait(lambda: len(seen) > 1, _PROBE_MS)
+        finally:
+            self._lines = None
+            self._hook = None
+        if not ok:
+            self._broken = "no answer while resynchronising after a timeout"
+            raise OSError(errno.ETIMEDOUT, self._broken + "; call init()")
+
+    def var(self, name, cmd=None):
+        """Value of a status variable (AT+S.STS=<name>, or the given command, e.g. AT+S.GCFG=<name>) from
+        its AT-S.Var:<name>=<value> line, as str."""
+        for ev in self.cmd(cmd or "AT+S.STS=" + name):
+            t = ev.tail()
+            if ev.text == "Var" and t.startswith(name + "="):
+                return t[len(name) + 1 :]
+        raise OSError(errno.EIO, "no AT-S.Var line for %s" % name)
+
+    def at(self, cmd, payload=None, timeout=None):
+        """Raw passthrough for experiments: at("AT+S.STS=fw_version") -> the module's lines (str, final
+        line included). With payload, ',<len>' is appended unless cmd already ends with it. WINDs are still
+        routed; SOCKR payload is returned as the last item (bytes). Does not touch the driver's socket
+        table. AT+S.RESET is handled as an expected reboot."""
+        if isinstance(payload, str):
+            payload = payload.encode()
+        if payload is not None and not cmd.endswith(",%d" % len(payload)):
+            cmd = "%s,%d" % (cmd, len(payload))
+        up = cmd.upper()
+        if up.startswith("AT+S.RESET"):
+            self._check()
+            self._reboot(cmd)
+            return ["AT-S.OK"]
+        data = None
+        if up.startswith("AT+S.SOCKR="):
+            try:
+                n = int(cmd.split(",")[1])
+                data = bytearray(n)
+                self._parser.expect_payload(data, n)
+            except (IndexError, ValueError):
+                pass
+        try:
+            lines = [redact(e.line) for e in self.cmd(cmd, payload, timeout)]
+        finally:
+            self._parser.disarm()
+        lines.append(self._final.line)
+        if data is not None:
+            lines.append(bytes(data))
+        return lines
+
+    # ----------------------------------------------------------------------------------------- bring-up
+    def init(self, reset=True):
+        """Bring the module up: reset (pin, else AT+S.RESET), wait for the boot indications, echo off,
+        read fw_version. Also the way back after ModuleReset or a module that stopped answering.
+        Returns the firmware version string."""
+        self._broken = None
+        self._reset_exc = None
+        self._desync = False
+        self._lines = None
+        self._parser.reset()
+        self._drop(ModuleReset(errno.ECONNRESET, "module re-initialised: socket closed"))
+        if self.wakeup_pin is not None:
+            _pin(self.wakeup_pin, 1)  # high = awake; sleep modes must never stall the console
+        if reset:
+            self._reset()
+        elif not self._alive():
+            raise self._silent()
+        self._reset_exc = None
+        self._echo = False
+        self.cmd("AT+S.SCFG=console_echo,0")
+        if self._echo:  # echo was on in the stored configuration: store it off (one flash write)
+            self.cmd("AT+S.WCFG")
+        self.fw = self.var("fw_version")
+        return self.fw
+
+    def _silent(self):
+        return OSError(errno.ETIMEDOUT, "module not answering AT: check power, the UART wiring and jumpers "
+                                        "(UART mode) and the baud rate (115200; AT+S.FCFG restores it)")
+
+    def _alive(self):
+        # A bare AT answered? (Also swallows any final lines still in flight.)
+        self._lines = []
+        self._final = None
+        self._nfinal = 0
+        try:
+            self._send("AT")
+            return self._wait(lambda: self._nfinal > 0, _PROBE_MS)
+        finally:
+            self._lines = None
+
+    def _reset(self):
+        self._booted = False
+        self._boot_until = ticks_ms()
+        if self.reset_pin is not None:
+            _pin(self.reset_pin, 0)
+            sleep_ms(200)
+            while self._rx():  # whatever the module said before the reset
+                pass
+            self._parser.reset()
+            self._booted = False
+            self._boot_until = ticks_ms()
+            _pin(self.reset_pin, 1)
+            if self._wait(lambda: self._booted, _PIN_BOOT_MS):
+                self._wait_ready()
+                return
+        # Unpatched IDW04A1 boards ignore the reset pin (spec 1): reset by command.
+        if not self._alive():
+            if self._stuck:  # the module may be waiting for the rest of a payload: complete it
+                self._write(b"\r" * self._stuck)
+                self._stuck = 0
+                self._wait(lambda: False, 300)
+            if not self._alive():
+                raise self._silent()
+        self._reboot("AT+S.RESET")
+
+    def _reboot(self, cmd):
+        # A reset the driver asked for: its boot indications are expected; the module may answer OK first.
+        self._drop(ModuleReset(errno.ECONNRESET, "module reset by %s: socket closed" % cmd))
+        self._booted = False
+        self._boot_until = ticks_ms()
+        self._send(cmd)
+        if not self._wait(lambda: self._booted, _BOOT_MS):
+            raise OSError(errno.ETIMEDOUT, "%s: no boot indication within %d ms" % (cmd, _BOOT_MS))
+        self._wait_ready()
+
+    def _wait_ready(self):
+        # After the first boot indication: wait for the radio (+WIND:32) or give up quietly after the boot
+        # window (the console works without it; radio commands then fail with the module's own error).
+        self._boot_until = ticks_ms()
+        self._wait(lambda: self.hw, _BOOT_MS)
+        self._wait(lambda: False, 100)  # the rest of the boot burst is still expected
+        self._boot_until = None  # from now on a boot indication means the module reset under us
+        self._stuck = 0
+
+    # ----------------------------------------------------------------------------------------- clock
+    def settime(self, epoch=None):
+        """Set the module clock (AT+S.TIME) to epoch (UNIX seconds, UTC) or, by default, the board clock."""
+        if epoch is None:
+            epoch = board_epoch()
+            if epoch < _CLOCK_MIN:
+                raise ValueError("board clock not set (%d): pass settime(<UNIX epoch>) or set the RTC first "
+                                 "(e.g. ntptime, or machine.RTC().datetime(...))" % epoch)
+        epoch = int(epoch)
+        if epoch < _CLOCK_MIN:
+            raise ValueError("epoch %d is before 2017: not a real UTC time (seconds since 2000? add %d)"
+                             % (epoch, _EPOCH_2000))
+        self.cmd("AT+S.TIME=%d" % epoch)
+        self._clock = (epoch, ticks_ms())
+
+    def time(self):
+        """The module clock read back (AT+S.TIME) as UNIX seconds (UTC)."""
+        d = t = None
+        for ev in self.cmd("AT+S.TIME"):
+            if ev.text == "Date" and ev.params:
+                d = ev.params[0].split(".")
+            elif ev.text == "Time" and ev.params:
+                t = ev.params[0].split(".")
+        try:
+            return (days(2000 + int(d[0]), int(d[1]), int(d[2])) * 86400 + int(t[0]) * 3600 + int(t[1]) * 60
+                    + int(t[2]))
+        except (TypeError, ValueError, IndexError):
+            raise OSError(errno.EIO, "unexpected AT+S.TIME answer")
+
+    def clock(self):
+        """The module clock as the driver set it (UNIX seconds), or None if the driver has not set it
+        since the module booted. No AT traffic."""
+        c = self._clock
+        if c is None:
+            return None
+        return c[0] + _ms(c[1]) // 1000
+
+    # ----------------------------------------------------------------------------------------- parts
+    @property
+    def wlan(self):
+        if self._wlan is None:
+            from .wlan import WLAN
+
+            self._wlan = WLAN(self)
+        return self._wlan
+
+    @property
+    def tls(self):
+        if self._tls is None:
+            from .tls import TLSStore
+
+            self._tls = TLSStore(self)
+        return self._tls
+
+    def socket(self, tls=False, server_hostname=None, insecure=False):
+        """A stream socket (not yet connected); see spwf04.socket.Socket."""
+        from .socket import Socket
+
+        return Socket(self, tls, server_hostname, insecure)
+
+    def sockets(self):
+        return [s for s in self._socks if s is not None]
+
+    def __repr__(self):
+        return "<Module fw=%s link=%s ip=%s sockets=%d>" % (self.fw, "up" if self.link else "down", self.ip,
+                                                           len(self.sockets()))

@@ -1,0 +1,456 @@
+# Stream sockets on the module's client sockets (SOCKON / SOCKW / SOCKQ / SOCKR / SOCKC), with MicroPython
+# stream semantics (read, readinto, readline, write, settimeout, ioctl for select.poll and asyncio).
+#
+# Receive accounting (spec 3, 6.9-6.11): _avail is a lower bound of the bytes the module holds for us, so a
+# SOCKR never asks for more than is pending. +WIND:55 counts are trusted only when they are consistent with
+# what we already know exactly (cumulated == known + received); anything else - a lost, stale or
+# differently-meant WIND - marks the socket dirty and the next read asks SOCKQ. Without any WIND, SOCKQ is
+# polled with a growing interval. +WIND:58 means end-of-file once SOCKQ says nothing is left.
+import errno
+import io
+import sys
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+from . import parser as P
+from .errors import ModuleError, ModuleReset
+from .module import _ms, ticks_ms
+
+_SEG = const(730)  # the module's TCP segment: SOCKW chunk (spec 6.9)
+_POLL_MIN = const(50)  # first SOCKQ poll without a WIND (ms); doubles up to _POLL_MAX
+_POLL_MAX = const(1000)
+_LINE_CHUNK = const(128)  # readline reads this much at a time and keeps the rest
+_TCP_MS = const(15000)  # connect timeouts when the socket has none
+_TLS_MS = const(30000)  # spec 6.8: use >= 20 s for TLS
+_MP_STREAM_POLL = const(3)
+_MP_STREAM_CLOSE = const(4)
+_POLLIN = const(0x01)
+_POLLOUT = const(0x04)
+_POLLERR = const(0x08)
+_POLLHUP = const(0x10)
+_GONE = (71, 72, 76, 78)  # the module no longer knows this socket
+
+_Base = io.IOBase if sys.implementation.name == "micropython" else object
+
+
+def _plain(what, s):
+    if "," in s or "\r" in s or "\n" in s or not s:
+        raise ValueError("%s %r: must be non-empty without ',' or line breaks" % (what, s))
+
+
+class Socket(_Base):
+    """A TCP or TLS stream socket on the module. Create with module.socket(tls=False, server_hostname=None,
+    insecure=False); server_hostname turns TLS on and is passed to the module (SNI / name check)."""
+
+    def __init__(self, module, tls=False, server_hostname=None, insecure=False):
+        self._m = module
+        self.id = None
+        self.tls = bool(tls or server_hostname)
+        self.server_hostname = server_hostname
+        self.insecure = insecure
+        self.peer = None
+        self._timeout = None  # seconds; None blocks, 0 never waits
+        self._avail = 0  # bytes surely pending in the module (lower bound)
+        self._exact = True  # _avail is exact (WIND:55 counts can be checked against it)
+        self._dirty = False  # the module may hold more than _avail: ask SOCKQ
+        self._eof = False  # +WIND:58 seen
+        self._err = None  # (class, errno, message): why the socket is unusable
+        self._closed = False
+        self._pend = None  # bytes read past a readline's LF
+        self._q_at = ticks_ms()
+        self._q_int = _POLL_MIN
+        self._st = 0  # SOCKR progress: 1 Reading line, 2 payload complete, 3 framing lost
+        self._hr = self._hook_read
+        self._hq = self._hook_query
+
+    # ------------------------------------------------------------------------------ WIND routing
+    def _wind55(self, r, c):
+        try:
+            r = int(r)
+            c = int(c)
+        except ValueError:
+            r = c = -1
+        if self._exact and r >= 0 and c == self._avail + r:
+            self._avail = c
+        else:
+            self._exact = False
+            self._dirty = True
+        self._q_int = _POLL_MIN
+
+    def _wind58(self):
+        self._eof = True
+        self._dirty = True  # SOCKQ tells what is left to read
+
+    def _dead(self, exc):
+        if self._err is None:
+            if exc is None:
+                self._err = (OSError, errno.EBADF, "socket closed")
+            else:
+                self._err = (type(exc), exc.args[0], exc.args[1] if len(exc.args) > 1 else "")
+
+    def _fail(self, eno, msg):
+        self._dead(OSError(eno, msg))
+
+    def _ok(self):
+        e = self._err
+        if e is not None:
+            raise e[0](e[1], e[2])
+        if self._closed:
+            raise OSError(errno.EBADF, "socket closed")
+        if self.id is None:
+            raise OSError(errno.ENOTCONN, "socket not connected")
+
+    # ------------------------------------------------------------------------------ module calls
+    def _call(self, cmd, hook=None, payload=None, timeout=None):
+        try:
+            return self._m.cmd(cmd, payload, timeout, hook)
+        except (ModuleError, ModuleReset):
+            raise
+        except OSError as e:  # timeout or lost data: this socket's byte stream cannot be trusted any more
+            self._fail(errno.EIO, "socket unusable after: %s" % (e.args[1] if len(e.args) > 1 else e))
+            raise
+
+    def _hook_query(self, ev):
+        if ev.kind == P.INFO and ev.text == "Query" and ev.params and ev.params[0].isdigit():
+            self._avail = int(ev.params[0])
+            self._exact = True
+            self._dirty = False
+
+    def _query(self):
+        self._q_at = ticks_ms()
+        try:
+            self._call("AT+S.SOCKQ=%d" % self.id, self._hq)
+        except ModuleError as e:
+            if e.code not in _GONE:
+                raise
+            # The module dropped the socket (peer closed and id released): nothing more will come.
+            self._avail = 0
+            self._dirty = False
+            self._eof = True
+        if self._avail:
+            self._q_int = _POLL_MIN
+        elif self._q_int < _POLL_MAX:
+            self._q_int *= 2
+
+    def _hook_read(self, ev):
+        k = ev.kind
+        if k == P.PAYLOAD:
+            self._st = 2
+        elif self._st == 2 and k != P.OK and k != P.ERROR:
+            self._st = 3  # text between the payload and AT-S.OK: the byte count went wrong
+        elif k == P.INFO and ev.text == "Reading":
+            self._st = 1
+
+    def _read(self, mv, off, k):
+        # One SOCKR of k bytes straight into mv[off:off+k]. Returns k, or None if no payload came.
+        m = self._m
+        p = m._parser
+        dst = mv if off == 0 and k == len(mv) else mv[off : off + k]
+        self._avail -= k
+        self._st = 0
+        p.expect_payload(dst, k)
+        try:
+            self._call("AT+S.SOCKR=%d,%d" % (self.id, k), self._hr, None, m.timeout + k // 5)
+        except BaseException:
+            self._exact = False
+            self._dirty = True
+            raise
+        finally:
+            p.disarm()
+        st = self._st
+        if st == 2:
+            return k
+        if st == 3:
+            self._fail(errno.EIO, "SOCKR framing lost (text after the payload): data of this socket is corrupt")
+            self._ok()
+        # AT-S.OK without payload: the module had less than we thought.
+        self._avail = 0
+        self._exact = False
+        self._dirty = True
+        return None
+
+    def _recv1(self, mv, off, n, dl):
+        # Some bytes into mv[off:off+n]: count > 0, 0 at end-of-file, None if none by the deadline
+        # (dl: None = no deadline, 0 = do not wait, else (start ticks, ms)).
+        m = self._m
+        while True:
+            self._ok()
+            if self._avail > 0:
+                k = self._avail
+                if k > n:
+                    k = n
+                if k > m.read_max:
+                    k = m.read_max
+                r = self._read(mv, off, k)
+                if r:
+                    return r
+                continue
+            if self._dirty or _ms(self._q_at) >= self._q_int:
+                self._query()
+                if self._avail:
+                    continue
+            if self._eof and not self._dirty:
+                return 0
+            if dl == 0:
+                return None
+            w = self._q_int - _ms(self._q_at)
+            if dl is not None:
+                r = dl[1] - _ms(dl[0])
+                if r <= 0:
+                    return None
+                if r < w:
+                    w = r
+            m._wait(self._wake, w)
+
+    def _wake(self):
+        return self._avail or self._dirty or self._err is not None or self._m._reset_exc is not None
+
+    # ------------------------------------------------------------------------------ public API
+    def connect(self, addr):
+        """connect((host, port)): host is an IPv4 address or a DNS name (the module resolves it)."""
+        host, port = addr[0], int(addr[1])
+        if self.id is not None or self._closed:
+            raise OSError(errno.EALREADY, "socket already connected or closed")
+        _plain("host", host)
+        m = self._m
+        kind = "t"
+        if self.tls:
+            if self.server_hostname is not None:
+                _plain("server_hostname", self.server_hostname)
+            kind = self.server_hostname or "s"
+            m.tls.preflight(self)
+        t = self._timeout
+        ms = int(t * 1000) if t else (_TLS_MS if self.tls else _TCP_MS)
+        self.peer = (host, port)
+
+        def hook(ev):  # register at the AT-S.On line so WINDs right after it find the socket
+            if ev.kind == P.INFO and ev.text == "On" and len(ev.params) > 1 and ev.params[-1].isdigit():
+                i = int(ev.params[-1])
+                if 0 <= i < len(m._socks):
+                    old = m._socks[i]
+                    if old is not None and old is not self:
+                        old._fail(errno.ENOTCONN, "the module reused this socket's id")
+                    m._socks[i] = self
+                    self.id = i
+                    self.peer = (ev.params[0], port)
+
+        try:
+            m.cmd("AT+S.SOCKON=%s,%d,NULL,%s" % (host, port, kind), None, ms, hook)
+        except ModuleError as e:
+            self._unregister()
+            if self.tls:
+                from .diag import diagnose
+
+                raise ModuleError(e.code, e.text, e.command, e.details, diagnose(m, self, e))
+            raise
+        except BaseException:
+            self._unregister()
+            raise
+        if self.id is None:
+            raise OSError(errno.EIO, "SOCKON answered OK without an AT-S.On:<ip>:<id> line")
+        self._q_at = ticks_ms()
+
+    def _unregister(self):
+        i = self.id
+        if i is not None and self._m._socks[i] is self:
+            self._m._socks[i] = None
+        self.id = None
+
+    def settimeout(self, t):
+        self._timeout = t
+
+    def setblocking(self, flag):
+        self._timeout = None if flag else 0
+
+    def _deadline(self):
+        t = self._timeout
+        if t is None:
+            return None
+        if t == 0:
+            return 0
+        return (ticks_ms(), int(t * 1000))
+
+    def _from_pend(self, mv):
+        p = self._pend
+        if not p:
+            return 0
+        k = min(len(p), len(mv))
+        mv[:k] = p[:k]
+        self._pend = p[k:] if k < len(p) else None
+        return k
+
+    def readinto(self, buf, nbytes=None):
+        """Fill buf (blocking: until full or end-of-file; with a timeout: partial on timeout, OSError
+        ETIMEDOUT if nothing; non-blocking: what is there, None if nothing). Returns the count."""
+        mv = memoryview(buf)
+        if nbytes is not None and nbytes < len(mv):
+            mv = mv[:nbytes]
+        want = len(mv)
+        got = self._from_pend(mv)
+        if got == want:
+            return got
+        self._ok()
+        dl = self._deadline()
+        while got < want:
+            n = self._recv1(mv, got, want - got, dl)
+            if not n:
+                if n is None and got == 0:
+                    if dl == 0:
+                        return None
+                    raise OSError(errno.ETIMEDOUT, "read timed out")
+                break
+            got += n
+        return got
+
+    def read(self, n=-1):
+        if n is None or n < 0:
+            parts = []
+            while True:
+                b = self.read(self._m.read_max)
+                if not b:
+                    break
+                parts.append(b)
+            return b"".join(parts)
+        buf = bytearray(n)
+        k = self.readinto(buf)
+        if k is None:
+            return None
+        return bytes(buf) if k == n else bytes(memoryview(buf)[:k])
+
+    def recv(self, n):
+        """Up to n bytes, returning as soon as some are there (b'' at end-of-file)."""
+        buf = bytearray(n)
+        mv = memoryview(buf)
+        k = self._from_pend(mv)
+        if not k:
+            self._ok()
+            dl = self._deadline()
+            k = self._recv1(mv, 0, n, dl)
+            if k is None:
+                if dl == 0:
+                    return None
+                raise OSError(errno.ETIMEDOUT, "read timed out")
+        return bytes(mv[:k])
+
+    def readline(self):
+        parts = []
+        while True:
+            b = self._pend
+            self._pend = None
+            if not b:
+                try:
+                    b = self.recv(_LINE_CHUNK)
+                except OSError:
+                    if parts:  # keep what we have for the next call, then report
+                        self._pend = b"".join(parts)
+                    raise
+                if b is None:  # non-blocking, nothing more now
+                    return b"".join(parts) if parts else None
+                if not b:
+                    break
+            i = b.find(b"\n")
+            if i >= 0:
+                parts.append(b[: i + 1])
+                if i + 1 < len(b):
+                    self._pend = b[i + 1 :]
+                break
+            parts.append(b)
+        return b"".join(parts)
+
+    def write(self, buf, n=None):
+        """Send all of buf (in 730-byte SOCKW segments); returns the count."""
+        self._ok()
+        mv = memoryview(buf)
+        if n is not None and n < len(mv):
+            mv = mv[:n]
+        total = len(mv)
+        o = 0
+        m = self._m
+        while o < total:
+            k = total - o
+            if k > _SEG:
+                k = _SEG
+            self._call("AT+S.SOCKW=%d,%d" % (self.id, k), None, mv if k == total else mv[o : o + k],
+                       m.timeout + k // 5)
+            o += k
+        return total
+
+    send = write
+    sendall = write
+
+    def close(self):
+        """Drain what the module still holds (so SOCKC cannot fail with 77 Pending data), then SOCKC."""
+        if self._closed:
+            return
+        i = self.id
+        m = self._m
+        try:
+            if i is not None and self._err is None and m._socks[i] is self:
+                self._close_module(i)
+        finally:
+            self._closed = True
+            self._unregister()
+            self._pend = None
+
+    def _close_module(self, i):
+        m = self._m
+        scratch = bytearray(min(512, m.read_max))
+        mv = memoryview(scratch)
+        for attempt in range(4):
+            for _ in range(64):  # bounded drain: a peer that never stops sending cannot hold us forever
+                self._query()
+                if not self._avail:
+                    break
+                while self._avail:
+                    self._read(mv, 0, min(self._avail, len(scratch)))
+            try:
+                m.cmd("AT+S.SOCKC=%d" % i)
+                return
+            except ModuleError as e:
+                if e.code in _GONE:
+                    return
+                if e.code != 77 or attempt == 3:
+                    raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def makefile(self, *args, **kw):
+        return self
+
+    def ioctl(self, req, arg):
+        if req == _MP_STREAM_POLL:
+            if self._err is not None or self._closed:
+                return (arg & (_POLLIN | _POLLOUT)) | _POLLERR | _POLLHUP
+            m = self._m
+            if m._lines is None:  # no command in flight: route what arrived, settle doubts now
+                try:
+                    m.pump()
+                    if (arg & _POLLIN and self.id is not None and not self._avail and not self._pend
+                            and (self._dirty or _ms(self._q_at) >= self._q_int)):
+                        self._query()
+                except OSError:
+                    return (arg & _POLLIN) | _POLLERR
+            r = 0
+            if arg & _POLLIN and (self._avail or self._pend or (self._eof and not self._dirty)
+                                  or self._err is not None):
+                r |= _POLLIN
+            if arg & _POLLOUT and self.id is not None:
+                r |= _POLLOUT
+            return r
+        if req == _MP_STREAM_CLOSE:
+            self.close()
+            return 0
+        return -errno.EINVAL
+
+    def __repr__(self):
+        return "<Socket %s %s %s>" % (self.id, "tls" if self.tls else "tcp", self.peer)

@@ -1,0 +1,206 @@
+# The virtual board's "hardware": a machine.UART-like object whose wire is a TCP connection to the
+# SPWF04SA simulator, and virtual pins (reset, wakeup) that reach the simulator's pin port.
+# Unix port only. It mirrors what the driver uses of the stm32 machine.UART with timeout=0:
+# read/readinto/readline return None when nothing has arrived, write blocks until sent, any()
+# counts buffered bytes, and ioctl(MP_STREAM_POLL) lets select.poll and asyncio wait on it.
+import errno
+import io
+import os
+import select
+import socket
+
+from micropython import const
+
+_MP_STREAM_POLL = const(3)
+_MP_STREAM_CLOSE = const(4)
+_POLLIN = const(0x0001)
+_POLLOUT = const(0x0004)
+
+
+def module_address():
+    """(host, port) of the module's UART, from SPWF04_MODULE=HOST:PORT set by `spwf04 board --module`."""
+    spec = os.getenv("SPWF04_MODULE")
+    if not spec:
+        raise OSError(
+            errno.ENODEV,
+            "no module wired: start the virtual board with `spwf04 board --module HOST:PORT` "
+            "(or `spwf04 repl`, which starts the simulator too)",
+        )
+    host, _, port = spec.rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+def _connect(addr):
+    s = socket.socket()
+    try:
+        s.connect(socket.getaddrinfo(addr[0], addr[1])[0][-1])
+    except OSError as e:
+        s.close()
+        raise OSError(e.errno, "module at %s:%d does not answer: is the simulator running?" % addr)
+    return s
+
+
+class TcpUart(io.IOBase):
+    def __init__(self, addr, baudrate=115200, rxbuf=2048):
+        self.baudrate = baudrate
+        self._sock = _connect(addr)
+        self._sock.setblocking(False)
+        self._poll = select.poll()
+        self._poll.register(self._sock, select.POLLIN)
+        # Bytes pulled from the socket by any()/readline() that the caller has not taken yet.
+        self._buf = bytearray(rxbuf)
+        self._mv = memoryview(self._buf)
+        self._start = 0
+        self._end = 0
+
+    def init(self, baudrate=None, **kw):
+        if baudrate:
+            self.baudrate = baudrate
+
+    def deinit(self):
+        self.close()
+
+    def close(self):
+        if self._sock:
+            self._sock.close()
+            self._sock = None
+
+    def _check(self):
+        if self._sock is None:
+            raise OSError(errno.EBADF, "UART closed")
+
+    def _fill(self):
+        # Pull what the socket has into the internal buffer (only used for any() and readline()).
+        self._check()
+        if self._start == self._end:
+            self._start = self._end = 0
+        if self._end < len(self._buf):
+            n = self._sock.readinto(self._mv[self._end :])
+            if n:
+                self._end += n
+
+    def any(self):
+        self._fill()
+        return self._end - self._start
+
+    def readinto(self, buf, nbytes=None):
+        self._check()
+        want = len(buf) if nbytes is None else min(nbytes, len(buf))
+        got = 0
+        buffered = self._end - self._start
+        if buffered:
+            got = min(buffered, want)
+            buf[:got] = self._mv[self._start : self._start + got]
+            self._start += got
+        if got < want:
+            # Straight from the socket into the caller's buffer: no intermediate copy.
+            n = self._sock.readinto(memoryview(buf)[got:want])
+            if n:
+                got += n
+        return got or None
+
+    def read(self, nbytes=-1):
+        if nbytes is None or nbytes < 0:
+            nbytes = self.any() or len(self._buf)
+        b = bytearray(nbytes)
+        n = self.readinto(b)
+        if not n:
+            return None
+        return bytes(b) if n == nbytes else bytes(b[:n])
+
+    def readline(self):
+        self._fill()
+        data = bytes(self._mv[self._start : self._end])
+        i = data.find(b"\n")
+        if i < 0:
+            if not data:
+                return None
+            if self._end < len(self._buf):
+                return None  # no full line yet; like UART(timeout=0) we do not wait
+            i = len(data) - 1  # buffer full without a newline: hand it out so nothing stalls
+        self._start += i + 1
+        return data[: i + 1]
+
+    def write(self, buf):
+        self._check()
+        mv = memoryview(buf)
+        sent = 0
+        while sent < len(mv):
+            try:
+                n = self._sock.write(mv[sent:])
+            except OSError as e:
+                if e.errno != errno.EAGAIN:
+                    raise
+                n = 0
+            if n:
+                sent += n
+            else:
+                p = select.poll()
+                p.register(self._sock, select.POLLOUT)
+                if not p.poll(5000):
+                    raise OSError(errno.ETIMEDOUT, "UART write stalled: simulator not reading")
+        return sent
+
+    def txdone(self):
+        return True
+
+    def flush(self):
+        pass
+
+    def ioctl(self, req, arg):
+        if req == _MP_STREAM_POLL:
+            ret = 0
+            if arg & _POLLIN:
+                if self._end > self._start or (self._sock and self._poll.poll(0)):
+                    ret |= _POLLIN
+            if arg & _POLLOUT:
+                ret |= _POLLOUT
+            return ret
+        if req == _MP_STREAM_CLOSE:
+            self.close()
+            return 0
+        return -errno.EINVAL
+
+
+class VirtualPin:
+    """An output pin of the virtual board, wired to the simulator's pin port (UART port + 1)."""
+
+    _SIGNALS = {"PA8": "RESET", "PB0": "WAKEUP"}
+
+    def __init__(self, name, value=None):
+        self.name = name
+        self._signal = self._SIGNALS.get(name)
+        self._sock = None
+        self._value = None
+        if value is not None:
+            self.value(value)
+
+    def init(self, mode=None, pull=None, value=None):
+        if value is not None:
+            self.value(value)
+
+    def _send(self, line):
+        if self._signal is None:
+            return  # not wired to the module on this board: a pin that drives nothing
+        if self._sock is None:
+            host, port = module_address()
+            self._sock = _connect((host, port + 1))
+        self._sock.write(line)
+
+    def value(self, v=None):
+        if v is None:
+            return self._value
+        self._value = 1 if v else 0
+        self._send(("%s %d\n" % (self._signal, self._value)).encode())
+
+    def __call__(self, v=None):
+        return self.value(v)
+
+    def on(self):
+        self.value(1)
+
+    def off(self):
+        self.value(0)
+
+    def __repr__(self):
+        return "Pin(%s)" % self.name

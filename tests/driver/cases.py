@@ -1,0 +1,737 @@
+# Driver test cases against the scripted module (fakemodule.py). Plain functions with asserts so that the
+# same cases run on CPython (test_driver.py imports them) and on the MicroPython unix port (run_case.py).
+# Each case takes ctx: a dict with certificate paths and expected key ids made on the host.
+import errno
+import sys
+
+from fakemodule import FakeModule, FakePin
+
+import spwf04
+from spwf04 import ModuleError, ModuleReset
+from spwf04 import parser as P
+
+MICROPYTHON = sys.implementation.name == "micropython"
+
+
+def raises(exc, fn, *a, **kw):
+    try:
+        fn(*a, **kw)
+    except exc as e:
+        return e
+    raise AssertionError("%s not raised by %s" % (exc.__name__, fn))
+
+
+def make(fw="1.1.0", frag=7, init=True, pin=True, timeout=400, **kw):
+    f = FakeModule(fw=fw, frag=frag)
+    for k, v in kw.items():
+        setattr(f, k, v)
+    m = spwf04.Module(f, reset_pin=FakePin(f, "reset") if pin else None, wakeup_pin=FakePin(f, "wake"),
+                      timeout=timeout)
+    if init:
+        m.init()
+    return f, m
+
+
+def joined(fw="1.1.0", **kw):
+    f, m = make(fw, **kw)
+    m.wlan.connect("lab", "correct horse")
+    return f, m
+
+
+def sha256(b):
+    import hashlib
+
+    return hashlib.sha256(b).digest()
+
+
+def data_of(n, seed=1):
+    # deterministic, non-repeating-looking bytes incl. CR, LF, NUL, "AT-S.OK" and "+WIND:" inside
+    out = bytearray(n)
+    s = seed
+    for i in range(0, n, 4):
+        s = (s * 1103515245 + 12345) & 0x7FFFFFFF
+        out[i : i + 4] = (s & 0xFFFFFFFF).to_bytes(4, "little")[: n - i]
+    marks = b"\r\nAT-S.OK\r\n+WIND:58:Socket Closed:0:1\r\n\x00"
+    for i in range(0, n - len(marks), 997):
+        out[i : i + len(marks)] = marks
+    return bytes(out)
+
+
+# ------------------------------------------------------------------------------------------------ bring-up
+def case_init_turns_echo_off_and_stores_it(ctx):
+    f, m = make()
+    assert m.fw == "1.1.0" and m.build == "171117-0328fe3-SPWF04S"
+    assert f.flash["console_echo"] == "0" and "AT+S.WCFG" in f.log
+    n = f.log.count("AT+S.WCFG")
+    assert m.init() == "1.1.0"
+    assert f.log.count("AT+S.WCFG") == n  # echo already off: no second flash write
+    assert not f.violations
+
+
+def case_init_falls_back_to_reset_command_when_pin_is_ignored(ctx):
+    f, m = make(pin=False)
+    assert "AT+S.RESET" in f.log and m.fw == "1.1.0"
+    f2, m2 = make(init=False, pin_works=False, ok_before_reset=False)
+    m2.init()
+    assert "AT+S.RESET" in f2.log and m2.fw == "1.1.0" and f2.boots == 2
+
+
+def case_init_silent_module_raises_timeout_naming_the_fix(ctx):
+    f, m = make(init=False, pin=False, dead=True)
+    e = raises(OSError, m.init)
+    assert e.args[0] == errno.ETIMEDOUT and "baud" in str(e) and "wiring" in str(e)
+
+
+def case_fw10_profile(ctx):
+    f, m = make(fw="1.0.0")
+    assert m.fw == "1.0.0" and m.build.startswith("170216")
+
+
+# ------------------------------------------------------------------------------------------------ commands
+def case_at_passthrough_routes_winds_and_returns_lines(ctx):
+    f, m = make()
+    seen = []
+    m.on_wind = seen.append
+    f.before = ["+WIND:33:WiFi Network Lost"]
+    f.after = ["+WIND:55:Pending Data::5:10:10"]
+    lines = m.at("AT+S.STS=fw_version")
+    assert lines == ["AT-S.Var:fw_version=1.1.0", "AT-S.OK"]
+    m.pump()
+    assert [e.number for e in seen] == [33, 55]
+    e = raises(ModuleError, m.at, "AT+S.NOPE")
+    assert e.code == 1 and e.text == "Command not found" and e.errno == errno.EIO
+    assert "AT+S.NOPE" in str(e)
+
+
+def case_commands_tolerate_echo_verbose_ok_and_garbage(ctx):
+    f, m = make()
+    m.at("AT+S.SCFG=console_echo,1")
+    f.verbose_ok = True
+    f.garbage = b"\xff\xfe\x00junk\r\n"
+    assert m.var("fw_version") == "1.1.0"
+    f.before = ["+WIND:33:WiFi Network Lost", ""]
+    assert m.var("wifi_mode", "AT+S.GCFG=wifi_mode") == "0"
+    m.at("AT+S.SCFG=console_echo,0")
+    assert m.var("fw_version") == "1.1.0"
+
+
+def case_error_line_variants(ctx):
+    f, m = make()
+    f.before = []
+    e = raises(ModuleError, m.cmd, "AT+S.GCFG=no_such_var")
+    assert (e.code, e.text) == (4, "Variable not found") and e.details == []
+
+
+def case_command_validation(ctx):
+    f, m = make()
+    raises(ValueError, m.cmd, "AT+S.X=" + "a" * 600)
+    raises(ValueError, m.cmd, "AT\r\nAT")
+
+
+def case_timeout_busy_then_resync(ctx):
+    f, m = make()
+    f.hang_next = True
+    e = raises(OSError, m.var, "fw_version")
+    assert e.args[0] == errno.ETIMEDOUT and "busy" in str(e)
+    assert m.var("fw_version") == "1.1.0"  # resynchronised
+    assert "AT+S.GCFG=console_echo" in f.log
+
+
+def case_late_answer_is_taken(ctx):
+    f, m = make()
+    f.late_next = True
+    assert m.var("fw_version") == "1.1.0"  # came late, right before the probe's OK
+
+
+def case_module_gone_needs_init_and_recovers(ctx):
+    f, m = make()
+    f.dead = True
+    e = raises(OSError, m.var, "fw_version")
+    assert e.args[0] == errno.ETIMEDOUT and "init()" in str(e)
+    e = raises(OSError, m.var, "fw_version")
+    assert e.args[0] == errno.EIO and "init()" in str(e)
+    m.init()  # the pin reset revives it
+    assert m.var("fw_version") == "1.1.0"
+
+
+def case_unexpected_reset_mid_command(ctx):
+    f, m = joined()
+    s = m.socket()
+    s.connect(("10.0.0.2", 80))
+    f.reset_on = "AT+S.STS"
+    e = raises(ModuleReset, m.var, "fw_version")
+    assert "init()" in str(e)
+    raises(ModuleReset, s.write, b"x")  # every socket is invalid
+    raises(ModuleReset, s.read, 1)
+    s.close()
+    assert not m.link and m.clock() is None
+    m.init()
+    assert m.var("fw_version") == "1.1.0"
+
+
+def case_unexpected_reset_between_commands(ctx):
+    f, m = make()
+    f.boot()  # the module reboots on its own
+    raises(ModuleReset, m.var, "fw_version")
+    assert m.var("fw_version") == "1.1.0"  # raised once, then work goes on
+
+
+def case_hard_fault_is_a_reset(ctx):
+    f, m = make()
+    f.after = ["+WIND:8:Hard Fault:Bus Fault"]
+    m.var("fw_version")
+    e = raises(ModuleReset, m.var, "fw_version")
+    assert "Hard Fault" in str(e)
+
+
+# ------------------------------------------------------------------------------------------------ clock
+def case_clock_set_and_read_back(ctx):
+    f, m = make()
+    assert m.clock() is None
+    m.settime(1504170338)
+    assert f.log[-1] == "AT+S.TIME=1504170338"
+    t = m.time()
+    assert 1504170338 <= t <= 1504170340
+    assert 1504170338 <= m.clock() <= 1504170340
+    m.settime()  # the board clock (real time on the unix port / CPython)
+    assert m.time() > 1700000000
+    raises(ValueError, m.settime, 100)
+
+
+def case_clock_parse_known_log(ctx):
+    f, m = make()
+    f.clock = (1504170338, __import__("time").time())
+    f.before = []
+    t = m.time()
+    assert abs(t - 1504170338) <= 2
+
+
+# ------------------------------------------------------------------------------------------------ trace
+def case_trace_redacts_secrets(ctx):
+    out = []
+    f, m = make()
+    m.trace(True, out.append)
+    m.wlan.connect("lab", "correct horse")
+    m.at("AT+S.SCFG=console_echo,1")
+    m.at("AT+S.GCFG=wifi_wpa_psk_text")
+    m.trace(False)
+    text = "\n".join(out)
+    assert "correct horse" not in text
+    assert "> AT+S.SCFG=wifi_wpa_psk_text,***" in text and "< AT-S.Var:wifi_wpa_psk_text=***" in text
+    assert "< AT+S.SCFG=console_echo,1" in text  # received lines are traced too
+    e = raises(ModuleError, m.cmd, "AT+S.SCFG=wifi_wpa_psk_text_x,correct horse")
+    assert "correct horse" not in str(e) and "correct horse" not in repr(e)
+
+
+# ------------------------------------------------------------------------------------------------ wi-fi
+def case_wlan_join_scan_ipconfig(ctx):
+    f, m = make()
+    w = m.wlan
+    assert w.active() and not w.isconnected()
+    w.connect("lab", "correct horse")
+    assert w.isconnected() and m.ip == "192.168.1.50" and w.status() == w.STAT_GOT_IP
+    assert w.ipconfig("addr4") == ("192.168.1.50", "255.255.255.0")
+    assert w.ipconfig("gw4") == "192.168.1.1"
+    assert w.config("mac") == b"\x00\x80\xe1\xb7\xc8\x2a"
+    assert w.status("rssi") == -45
+    nets = w.scan()
+    assert nets[0] == (b"lab", b"\x98\xde\xd0\xea\x4c\x62", 6, -45, 3, False)
+    assert nets[1][0] == b"it''s open" and nets[1][4] == 0
+    f.emit("+WIND:33:WiFi Network Lost")
+    assert not w.isconnected()
+    w.disconnect()
+    assert not w.isconnected() and f.flash["wifi_mode"] == "0"
+    w.active(False)
+    assert not w.active()
+    w.active(True)
+    assert w.active()
+    raises(ValueError, w.ipconfig, "nope")
+
+
+def case_wlan_wrong_key_and_unknown_ssid(ctx):
+    f, m = make()
+    w = m.wlan
+    e = raises(OSError, w.connect, "lab", "wrong key!")
+    assert e.args[0] == errno.ECONNREFUSED and "wrong key" not in str(e) and ":40:" in str(e)
+    assert w.status() == w.STAT_WRONG_PASSWORD
+    e = raises(OSError, w.connect, "elsewhere", "whatever1")
+    assert e.args[0] == errno.ECONNREFUSED and ":20:" in str(e)
+    raises(ValueError, w.connect, "a,b", "12345678")
+    e = raises(ValueError, w.connect, "lab", "short")
+    assert "short" not in str(e)
+    w.connect("lab", "correct horse")
+    assert w.isconnected()
+
+
+# ------------------------------------------------------------------------------------------------ sockets
+def case_plain_socket_write_chunks_and_read(ctx):
+    f, m = joined()
+    s = m.socket()
+    s.connect(("10.0.0.2", 80))
+    assert s.id == 0 and s.peer == ("10.0.0.2", 80)
+    payload = data_of(2000)
+    assert s.write(payload) == 2000
+    fs = f.sockets[0]
+    assert bytes(fs.tx) == payload
+    assert [int(c.split(",")[1]) for c in f.log if c.startswith("AT+S.SOCKW")] == [730, 730, 540]
+    f.peer_send(0, b"hello world")
+    assert s.read(5) == b"hello"
+    assert s.recv(100) == b" world"
+    assert not f.violations
+    s.close()
+    assert 0 not in f.sockets
+
+
+def case_trusted_winds_avoid_sockq(ctx):
+    f, m = joined()
+    s = m.socket()
+    s.connect(("10.0.0.2", 80))
+    blob = data_of(20000)
+    f.peer_send(0, blob)
+    buf = bytearray(20000)
+    q0 = sum(1 for c in f.log if c.startswith("AT+S.SOCKQ"))
+    assert s.readinto(buf) == 20000 and bytes(buf) == blob
+    assert sum(1 for c in f.log if c.startswith("AT+S.SOCKQ")) == q0  # the WIND count was trusted
+    assert not f.violations
+
+
+def case_wind_count_modes_never_overread(ctx):
+    for mode in ("B", "stale", "none"):
+        f, m = joined()
+        f.wind55 = mode
+        s = m.socket()
+        s.connect(("10.0.0.2", 80))
+        blob = data_of(9000, 3)
+        f.peer_send(0, blob[:4000])
+        got = s.read(3000)
+        f.peer_send(0, blob[4000:])
+        got += s.read(6000)
+        assert got == blob, mode
+        assert not f.violations, (mode, f.violations)
+        assert any(c.startswith("AT+S.SOCKQ") for c in f.log), mode
+
+
+def case_crlf_after_payload_tolerated(ctx):
+    f, m = joined(crlf_after_payload=True)
+    s = m.socket()
+    s.connect(("10.0.0.2", 80))
+    f.peer_send(0, b"\r\nAT-S.OK\r\n" * 30)
+    assert s.read(330) == b"\r\nAT-S.OK\r\n" * 30
+
+
+def case_transfer_256k_each_way(ctx):
+    f, m = joined(frag=200)
+    s = m.socket()
+    s.connect(("10.0.0.2", 80))
+    blob = data_of(256 * 1024, 7)
+    f.sockets[0].source = blob
+    f._background()
+    buf = bytearray(4096)
+    import hashlib
+
+    h = hashlib.sha256()
+    n = 0
+    while n < len(blob):
+        k = s.readinto(buf)
+        h.update(memoryview(buf)[:k])
+        n += k
+    assert h.digest() == sha256(blob)
+    assert s.write(blob) == len(blob)
+    assert sha256(bytes(f.sockets[0].tx)) == sha256(blob)
+    assert not f.violations
+
+
+def case_peer_close_eof_after_all_data(ctx):
+    f, m = joined()
+    s = m.socket()
+    s.connect(("10.0.0.2", 80))
+    f.peer_send(0, b"last words")
+    f.peer_close(0)
+    assert s.read() == b"last words"
+    assert s.read(10) == b"" and s.recv(10) == b""
+    s.close()
+    assert 0 not in f.sockets and not f.violations
+
+
+def case_peer_close_with_lost_wind55(ctx):
+    f, m = joined(wind55="none")
+    s = m.socket()
+    s.connect(("10.0.0.2", 80))
+    f.peer_send(0, b"x" * 3000)
+    f.peer_close(0)
+    assert s.read() == b"x" * 3000
+
+
+def case_close_drains_pending_data(ctx):
+    f, m = joined()
+    s = m.socket()
+    s.connect(("10.0.0.2", 80))
+    f.peer_send(0, data_of(5000))
+    with s:
+        pass
+    assert 0 not in f.sockets and "AT-S.ERROR:77" not in "".join(m.stray)
+    raises(OSError, s.write, b"x")
+    s.close()  # twice is fine
+
+
+def case_eight_sockets_and_a_ninth(ctx):
+    f, m = joined()
+    socks = []
+    for i in range(8):
+        s = m.socket()
+        s.connect(("10.0.0.%d" % (i + 2), 1000 + i))
+        socks.append(s)
+    assert sorted(s.id for s in socks) == list(range(8))
+    for s in socks:
+        f.peer_send(s.id, b"n%d" % s.id)
+    for s in reversed(socks):
+        assert s.read(2) == b"n%d" % s.id
+        s.write(b"w%d" % s.id)
+    extra = m.socket()
+    e = raises(ModuleError, extra.connect, ("10.0.0.99", 1))
+    assert e.code == 75 and e.errno == errno.ENOBUFS
+    for s in socks:
+        s.close()
+    assert not f.sockets and not f.violations
+
+
+def case_connect_errors(ctx):
+    f, m = make()
+    e = raises(ModuleError, m.socket().connect, ("10.0.0.2", 80))
+    assert e.code == 44 and e.errno == errno.EHOSTUNREACH
+    m.wlan.connect("lab", "correct horse")
+    f.refuse = (81,)
+    e = raises(ModuleError, m.socket().connect, ("10.0.0.2", 81))
+    assert e.code == 74 and e.errno == errno.ECONNREFUSED and e.diagnosis is None
+    raises(ValueError, m.socket().connect, ("a,b", 80))
+    s = m.socket()
+    raises(OSError, s.write, b"x")  # not connected
+
+
+def case_nonblocking_and_timeouts(ctx):
+    f, m = joined()
+    s = m.socket()
+    s.connect(("10.0.0.2", 80))
+    s.setblocking(False)
+    assert s.read(10) is None and s.readinto(bytearray(4)) is None
+    f.peer_send(0, b"abc")
+    assert s.read(10) == b"abc"
+    s.settimeout(0.2)
+    e = raises(OSError, s.read, 1)
+    assert e.args[0] == errno.ETIMEDOUT
+    f.peer_send(0, b"xy")
+    assert s.read(5) == b"xy"  # partial on timeout
+    s.setblocking(True)
+    f.peer_send(0, b"z")
+    assert s.read(1) == b"z"
+
+
+def case_readline(ctx):
+    f, m = joined()
+    s = m.socket()
+    s.connect(("10.0.0.2", 80))
+    f.peer_send(0, b"HTTP/1.0 200 OK\r\nA: b\r\n\r\nbody")
+    f.peer_close(0)
+    assert s.readline() == b"HTTP/1.0 200 OK\r\n"
+    assert s.readline() == b"A: b\r\n"
+    assert s.readline() == b"\r\n"
+    assert s.read(2) == b"bo"
+    assert s.readline() == b"dy"
+    assert s.readline() == b""
+
+
+def case_lost_rx_payload_bytes(ctx):
+    f, m = joined()
+    s = m.socket()
+    s.connect(("10.0.0.2", 80))
+    f.peer_send(0, b"q" * 700)
+    f.lose_rx = 40
+    e = raises(OSError, s.read, 700)
+    assert e.args[0] == errno.ETIMEDOUT
+    e = raises(OSError, s.read, 1)
+    assert e.args[0] == errno.EIO  # this socket's stream is gone
+    assert m.var("fw_version") == "1.1.0"  # the module is fine
+    s.close()
+    s2 = m.socket()
+    s2.connect(("10.0.0.2", 80))
+    f.peer_send(s2.id, b"ok")
+    assert s2.read(2) == b"ok"
+
+
+def case_wind_inside_payload_is_detected(ctx):
+    f, m = joined()
+    s = m.socket()
+    s.connect(("10.0.0.2", 80))
+    f.peer_send(0, b"p" * 600)
+    f.wind_in_payload = True
+    e = raises(OSError, s.read, 600)
+    assert e.args[0] == errno.EIO and "framing" in str(e)
+    assert m.var("fw_version") == "1.1.0"
+
+
+def case_lost_tx_payload_bytes(ctx):
+    # a few bytes lost: the probe's "AT\r" completes the payload; the module answers; resync works
+    f, m = joined()
+    s = m.socket()
+    s.connect(("10.0.0.2", 80))
+    f.lose_tx = 2
+    e = raises(OSError, s.write, b"w" * 100)
+    assert e.args[0] == errno.ETIMEDOUT
+    raises(OSError, s.write, b"more")  # socket unusable
+    assert m.var("fw_version") == "1.1.0"
+    # many bytes lost: the module keeps waiting, the driver says so and init() recovers
+    s2 = m.socket()
+    s2.connect(("10.0.0.3", 80))
+    f.lose_tx = 50
+    e = raises(OSError, s2.write, b"w" * 100)
+    assert e.args[0] == errno.ETIMEDOUT and "init()" in str(e)
+    m.init()
+    m.wlan.connect("lab", "correct horse")
+    s3 = m.socket()
+    s3.connect(("10.0.0.2", 80))
+    assert s3.write(b"fine") == 4
+
+
+def case_reset_pin_ignored_and_module_stuck_in_payload(ctx):
+    f, m = joined(pin_works=False)
+    s = m.socket()
+    s.connect(("10.0.0.2", 80))
+    f.lose_tx = 50
+    raises(OSError, s.write, b"w" * 100)
+    m.init()  # pin ignored, AT swallowed: the driver completes the payload, then AT+S.RESET
+    assert m.fw == "1.1.0" and f.boots >= 2
+
+
+def case_reset_during_read(ctx):
+    f, m = joined()
+    s = m.socket()
+    s.connect(("10.0.0.2", 80))
+    f.reset_on = "AT+S.SOCKR"
+    f.peer_send(0, b"zz")
+    raises(ModuleReset, s.read, 2)
+    raises(ModuleReset, s.read, 2)
+    m.init()
+    m.wlan.connect("lab", "correct horse")
+    s = m.socket()
+    s.connect(("10.0.0.2", 80))
+    f.peer_send(s.id, b"again")
+    assert s.read(5) == b"again"
+
+
+def case_reset_during_ca_upload(ctx):
+    f, m = make()
+    m.settime()
+    f.reset_on = "AT+S.TLSCERT=ca"
+    raises(ModuleReset, m.tls.load_ca, path=ctx["ca_pem"])
+    assert m.tls.ca is None
+    m.init()
+    m.settime()
+    m.tls.load_ca(path=ctx["ca_pem"])
+    assert m.tls.ca is not None
+
+
+def case_ioctl_poll(ctx):
+    f, m = joined()
+    s = m.socket()
+    s.connect(("10.0.0.2", 80))
+    assert s.ioctl(3, 0x05) == 0x04  # writable, not readable
+    f.peer_send(0, b"data")
+    assert s.ioctl(3, 0x01) == 0x01
+    assert s.read(4) == b"data"
+    f.wind55 = "none"
+    f.peer_send(0, b"more")
+    import time
+
+    t = time.time()
+    while not s.ioctl(3, 0x01):  # found by the SOCKQ poll
+        assert time.time() - t < 5
+    assert s.read(4) == b"more"
+    assert s.ioctl(99, 0) == -errno.EINVAL
+
+
+# ------------------------------------------------------------------------------------------------ TLS
+def _tls_ready(fw="1.1.0", **kw):
+    f, m = joined(fw, **kw)
+    m.settime()
+    return f, m
+
+
+def case_load_ca_pem_and_der_with_and_without_ski(ctx):
+    for fw in ("1.0.0", "1.1.0"):
+        for key in ("ca_pem", "ca_der", "noski_pem", "noski_der"):
+            f, m = _tls_ready(fw)
+            c = m.tls.load_ca(path=ctx[key])
+            want_auth = ctx["noski_keyid"] if key.startswith("noski") else ctx["ski"]
+            assert m.tls.auth == want_auth, (fw, key)
+            assert f.tls["auth"] == want_auth.encode(), (fw, key)
+            sent = f.tls["ca"]
+            if fw == "1.0.0":  # what worked on each firmware: PEM on 1.0, DER on 1.1
+                assert sent.startswith(b"-----BEGIN CERTIFICATE-----"), key
+                assert m.tls.module_ski == ""
+            else:
+                assert sent == c.der, key
+                assert m.tls.module_ski == ("" if key.startswith("noski") else ":".join(
+                    want_auth[i : i + 2] for i in range(0, 40, 2)))
+            assert "AT+S.TLSCERT=ca,%d" % len(sent) in f.log
+            assert m.tls.list() == {"List": True, "CA": 1, "Cert": 0, "Key": 0, "Id": 1}
+            m.tls.clear()
+            assert m.tls.ca is None and m.tls.list()["CA"] == 0
+    f, m = _tls_ready()
+    with open(ctx["ca_pem"], "rb") as fh:
+        pem = fh.read()
+    m.tls.load_ca(pem, encoding="asis")
+    assert f.tls["ca"] == pem.strip() + b"\n" or f.tls["ca"] in pem
+
+
+def case_load_ca_preflight(ctx):
+    f, m = joined()
+    e = raises(ValueError, m.tls.load_ca, path=ctx["ca_pem"])  # clock unset
+    assert getattr(e, "code", None) == "clock_unset"
+    m.settime()
+    e = raises(ValueError, m.tls.load_ca, path=ctx["expired_pem"])
+    assert e.code == "expired"
+    assert not any(c.startswith("AT+S.TLSCERT=ca") for c in f.log)  # nothing sent
+    e = raises(ValueError, m.tls.load_ca, path=ctx["server_pem"])
+    assert e.code == "not_ca"
+    e = raises(ValueError, m.tls.load_ca, b"junk")
+    assert e.code == "malformed"
+
+
+def case_tls_connect_and_failures(ctx):
+    f, m = _tls_ready()
+    s = m.socket(server_hostname="localhost")
+    e = raises(ValueError, s.connect, ("10.0.0.2", 443))
+    assert e.code == "no_ca"
+    m.tls.load_ca(path=ctx["ca_pem"])
+    s.connect(("10.0.0.2", 443))
+    assert f.sockets[s.id].kind == "localhost"
+    s2 = m.socket(tls=True)
+    s2.connect(("10.0.0.2", 443))
+    assert f.sockets[s2.id].kind == "s"
+    e = raises(OSError, m.socket(tls=True).connect, ("10.0.0.2", 443))  # FW 1.1: 2 at a time
+    assert e.args[0] == errno.ENOBUFS
+    s.close()
+    s2.close()
+    f.cert_error = 3
+    e = raises(ModuleError, m.socket(tls=True).connect, ("10.0.0.2", 443))
+    assert e.code == 74 and e.details[-1] == "Certificate Error:3"
+    assert e.diagnosis and m.tls.auth in e.diagnosis and "certificate error 3" in e.diagnosis
+    assert m.tls.auth in str(e)
+    assert not f.violations
+
+
+def case_tls_diagnosis_clock_and_fw10(ctx):
+    f, m = _tls_ready("1.0.0")
+    m.tls.load_ca(path=ctx["ca_pem"])
+    f.cert_error = 3
+    m._clock = None  # as if the clock had never been set (module reset without the driver noticing)
+    e = raises(ModuleError, m.socket(tls=True, insecure=True).connect, ("10.0.0.2", 443))
+    d = e.diagnosis
+    assert d.startswith("1) module clock not set") and "FW 1.0" in d and "AES128-SHA256" in d
+
+
+def case_insecure_warns_every_time(ctx):
+    f, m = joined()
+    printed = []
+    import builtins
+
+    old = builtins.print
+    builtins.print = lambda *a, **k: printed.append(" ".join(str(x) for x in a))
+    try:
+        for _ in range(2):
+            s = m.socket(tls=True, insecure=True)
+            s.connect(("10.0.0.2", 443))
+            s.close()
+    finally:
+        builtins.print = old
+    assert len([p for p in printed if "WARNING" in p and "insecure" in p]) == 2
+
+
+def case_fw10_one_tls_socket(ctx):
+    f, m = _tls_ready("1.0.0")
+    m.tls.load_ca(path=ctx["ca_pem"])
+    s = m.socket(tls=True)
+    s.connect(("10.0.0.2", 443))
+    e = raises(OSError, m.socket(tls=True).connect, ("10.0.0.2", 443))
+    assert e.args[0] == errno.ENOBUFS and "1.0" in str(e)
+
+
+def case_mutual_tls_key_is_never_shown(ctx):
+    out = []
+    f, m = _tls_ready()
+    m.trace(True, out.append)
+    key = b"-----BEGIN PRIVATE KEY-----\nSECRETSECRET\n-----END PRIVATE KEY-----\n"
+    m.tls.load_key(key)
+    assert f.tls["key"] == key
+    assert "SECRET" not in "\n".join(out) and "> <<%d bytes>>" % len(key) in out
+    e = raises(ValueError, m.tls.load_key, b"SECRETSECRET")
+    assert "SECRET" not in str(e)
+
+
+# ------------------------------------------------------------------------------------------------ unix only
+def case_asyncio_stream(ctx):
+    if not MICROPYTHON:
+        return "micropython asyncio only"
+    import asyncio
+
+    f, m = joined()
+    s = m.socket()
+    s.connect(("10.0.0.2", 80))
+    s.setblocking(False)
+    f.sockets[0].echo = True
+
+    async def main():
+        st = asyncio.StreamReader(s)
+        st.write(b"ping\n")
+        await st.drain()
+        line = await st.readline()
+        f.peer_send(0, b"tail")
+        rest = await st.readexactly(4)
+        return line, rest
+
+    assert asyncio.run(main()) == (b"ping\n", b"tail")
+
+
+def case_no_allocation_per_received_chunk(ctx):
+    if not MICROPYTHON:
+        return "gc.mem_alloc is MicroPython's"
+    import gc
+
+    def per_read(frag, rate):
+        f, m = joined(frag=frag)
+        f.rate = rate
+        m.read_max = 512
+        s = m.socket()
+        s.connect(("10.0.0.2", 80))
+        buf = bytearray(512)
+        f.peer_send(0, data_of(512 * 12))
+        for _ in range(2):
+            s.readinto(buf)  # warm up
+        fake = [0]
+        orig = f.readinto, f.readline, f.any
+
+        def wrap(fn):
+            def w(*a):
+                a0 = gc.mem_alloc()
+                r = fn(*a)
+                fake[0] += gc.mem_alloc() - a0
+                return r
+            return w
+
+        f.readinto, f.readline, f.any = wrap(orig[0]), wrap(orig[1]), wrap(orig[2])
+        gc.collect()
+        gc.disable()
+        a0 = gc.mem_alloc()
+        for _ in range(8):
+            assert s.readinto(buf) == 512
+        total = gc.mem_alloc() - a0 - fake[0]
+        gc.enable()
+        return total // 8
+
+    fine = per_read(3, 1)  # hundreds of tiny UART chunks per SOCKR
+    coarse = per_read(4096, 4096)  # one chunk per SOCKR
+    assert abs(fine - coarse) < 200, (fine, coarse)
+    return "driver allocates %d bytes per 512-byte SOCKR (fine) vs %d (coarse)" % (fine, coarse)
+
+
+CASES = sorted(n for n in dir() if n.startswith("case_"))

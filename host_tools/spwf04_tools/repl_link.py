@@ -126,8 +126,8 @@ class DeviceLink:
             ser.timeout = min(remaining, 0.2)
             chunk = ser.read(max(1, ser.in_waiting))
             if chunk:
-                if echo:
-                    print(chunk.decode(errors="replace"), end="", flush=True)
+                if echo:  # only this section's bytes: not the EOF marker nor the next prompt
+                    print(chunk.split(b"\x04", 1)[0].decode(errors="replace"), end="", flush=True)
                 buf += chunk
 
     def _interrupt(self) -> None:

@@ -168,6 +168,10 @@ class Module:
         if self._out:
             self._out(s)
 
+    def warn(self, msg):
+        """Warnings the user must see (e.g. every use of insecure=True); prints by default."""
+        print("WARNING: spwf04: " + msg)
+
     # ----------------------------------------------------------------------------------------- reader
     def _on_event(self, ev):
         k = ev.kind
@@ -375,14 +379,16 @@ class Module:
         # No final line in time. Probe with a bare AT to tell "busy" from "gone" before giving up.
         p = self._parser
         what = "no final line"
-        if p.payload_left:  # bytes were lost on the way in: the payload is incomplete
-            what = "%d of %d payload bytes missing" % (p.payload_left, p.payload_total)
+        lost = p.payload_left  # bytes were lost on the way in: the payload is incomplete
+        if lost:
+            what = "%d of %d payload bytes missing" % (lost, p.payload_total)
         p.reset()
         self._send("AT")
         self._wait(lambda: self._nfinal >= 2, _PROBE_MS)
         got = self._nfinal
-        if got >= 2:
+        if got >= 2 and payload is None and not lost:
             return  # the command's own final line came late, then the probe's OK: not a failure
+        # (after a payload command the probe may have been swallowed as payload: never trust a late OK)
         if self._reset_exc is not None:
             self._check()
         cmd = redact(cmd)

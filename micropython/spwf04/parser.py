@@ -196,7 +196,7 @@ class Parser:
             self._n = 0
             self._skip = True
             return False
-        self._buf[n : n + k] = data[i:j]
+        self._buf[n : n + k] = data if i == 0 and j == len(data) else data[i:j]
         self._n = n + k
         return True
 

@@ -191,6 +191,9 @@ class Socket(_Base):
                 if r:
                     return r
                 continue
+            m.pump()  # a WIND may be waiting in the UART buffer
+            if self._avail:
+                continue
             if self._dirty or _ms(self._q_at) >= self._q_int:
                 self._query()
                 if self._avail:

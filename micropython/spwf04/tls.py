@@ -132,8 +132,8 @@ class TLSStore:
         if sum(1 for s in m._socks if s is not None and s.tls) >= limit:
             raise OSError(errno.ENOBUFS, "FW %s allows %d TLS socket(s) at a time: close one first" % (fw, limit))
         if sock.insecure:
-            print("WARNING: spwf04: TLS without the driver's checks (insecure=True): the server is not known "
-                  "to be authenticated")
+            m.warn("TLS to %s without the driver's checks (insecure=True): the server is not known to be "
+                   "authenticated" % (sock.server_hostname or "the server"))
             return
         from . import cert as C
 

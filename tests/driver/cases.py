@@ -218,7 +218,7 @@ def case_trace_redacts_secrets(ctx):
     text = "\n".join(out)
     assert "correct horse" not in text
     assert "> AT+S.SCFG=wifi_wpa_psk_text,***" in text and "< AT-S.Var:wifi_wpa_psk_text=***" in text
-    assert "< AT+S.SCFG=console_echo,1" in text  # received lines are traced too
+    assert "< AT+S.GCFG=wifi_wpa_psk_text" in text  # received lines (here the echo) are traced too
     e = raises(ModuleError, m.cmd, "AT+S.SCFG=wifi_wpa_psk_text_x,correct horse")
     assert "correct horse" not in str(e) and "correct horse" not in repr(e)
 
@@ -369,7 +369,7 @@ def case_close_drains_pending_data(ctx):
     f.peer_send(0, data_of(5000))
     with s:
         pass
-    assert 0 not in f.sockets and "AT-S.ERROR:77" not in "".join(m.stray)
+    assert 0 not in f.sockets and f.log.count("AT+S.SOCKC=0") == 1  # no "77 Pending data" retry
     raises(OSError, s.write, b"x")
     s.close()  # twice is fine
 
@@ -633,18 +633,12 @@ def case_tls_diagnosis_clock_and_fw10(ctx):
 def case_insecure_warns_every_time(ctx):
     f, m = joined()
     printed = []
-    import builtins
-
-    old = builtins.print
-    builtins.print = lambda *a, **k: printed.append(" ".join(str(x) for x in a))
-    try:
-        for _ in range(2):
-            s = m.socket(tls=True, insecure=True)
-            s.connect(("10.0.0.2", 443))
-            s.close()
-    finally:
-        builtins.print = old
-    assert len([p for p in printed if "WARNING" in p and "insecure" in p]) == 2
+    m.warn = printed.append
+    for _ in range(2):
+        s = m.socket(tls=True, insecure=True)
+        s.connect(("10.0.0.2", 443))
+        s.close()
+    assert len([p for p in printed if "insecure=True" in p]) == 2
 
 
 def case_fw10_one_tls_socket(ctx):
@@ -707,18 +701,28 @@ def case_no_allocation_per_received_chunk(ctx):
         f.peer_send(0, data_of(512 * 12))
         for _ in range(2):
             s.readinto(buf)  # warm up
-        fake = [0]
-        orig = f.readinto, f.readline, f.any
+        fake = [0]  # what the test double itself allocates is not the driver's
+        ri, rl, an = f.readinto, f.readline, f.any
 
-        def wrap(fn):
-            def w(*a):
-                a0 = gc.mem_alloc()
-                r = fn(*a)
-                fake[0] += gc.mem_alloc() - a0
-                return r
-            return w
+        def readinto(b):
+            a0 = gc.mem_alloc()
+            r = ri(b)
+            fake[0] += gc.mem_alloc() - a0
+            return r
 
-        f.readinto, f.readline, f.any = wrap(orig[0]), wrap(orig[1]), wrap(orig[2])
+        def readline():
+            a0 = gc.mem_alloc()
+            r = rl()
+            fake[0] += gc.mem_alloc() - a0
+            return r
+
+        def any_():
+            a0 = gc.mem_alloc()
+            r = an()
+            fake[0] += gc.mem_alloc() - a0
+            return r
+
+        f.readinto, f.readline, f.any = readinto, readline, any_
         gc.collect()
         gc.disable()
         a0 = gc.mem_alloc()

@@ -229,7 +229,7 @@ class FakeModule:
             self.emit("+WIND:24:WiFi Up:0:192.168.1.50")
             self.link = True
 
-    def wind55(self, i, got):
+    def _emit55(self, i, got):
         s = self.sockets[i]
         mode = self.wind55
         if mode == "none":
@@ -247,7 +247,7 @@ class FakeModule:
         s.rx += data
         s.received += len(data)
         if wind:
-            self.wind55(i, len(data))
+            self._emit55(i, len(data))
 
     def peer_close(self, i, reason=1):
         self.sockets[i].closed = True
@@ -280,8 +280,14 @@ class FakeModule:
             i = self.inbuf.find(b"\r")
             if i < 0:
                 return
-            line = bytes(self.inbuf[:i]).decode()
+            raw = bytes(self.inbuf[:i])
             self.inbuf = self.inbuf[i + 1 :]
+            try:
+                line = raw.decode()
+            except UnicodeError:  # binary junk taken for a command (e.g. payload after a reset)
+                self.log.append(raw)
+                self.error(1)
+                continue
             if "\n" in line:
                 self.violations.append("LF sent: %r" % line)
             self._command(line)

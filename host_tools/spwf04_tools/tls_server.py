@@ -22,7 +22,6 @@ import ssl
 import subprocess
 import threading
 import time
-from pathlib import Path
 from types import TracebackType
 from typing import Sequence
 

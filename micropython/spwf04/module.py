@@ -83,7 +83,12 @@ class Module:
 
     uart: machine.UART(1, 115200, rxbuf=1024, timeout=0) or tcp_uart.TcpUart; reset_pin / wakeup_pin:
     objects with value(v) (or callable), or None. timeout: default command timeout in ms. read_max: the
-    largest SOCKR the driver asks for."""
+    largest SOCKR the driver asks for. probe_ms / pin_boot_ms / boot_ms: liveness probe, wait for a
+    boot indication after a pin reset, start-up allowance (class defaults; settable per instance)."""
+
+    probe_ms = _PROBE_MS
+    pin_boot_ms = _PIN_BOOT_MS
+    boot_ms = _BOOT_MS
 
     def __init__(self, uart, reset_pin=None, wakeup_pin=None, timeout=_TIMEOUT, read_max=4096,
                  line_max=P.LINE_MAX):
@@ -240,7 +245,7 @@ class Module:
                 self.build = ev.tail()
             self._booted = True
             b = self._boot_until
-            if b is None or ticks_diff(ticks_ms(), b) > _BOOT_MS:
+            if b is None or ticks_diff(ticks_ms(), b) > self.boot_ms:
                 self._boot_until = None
                 self._unexpected_reset(ev.line)
         if self.on_wind is not None:
@@ -384,7 +389,7 @@ class Module:
             what = "%d of %d payload bytes missing" % (lost, p.payload_total)
         p.reset()
         self._send("AT")
-        self._wait(lambda: self._nfinal >= 2, _PROBE_MS)
+        self._wait(lambda: self._nfinal >= 2, self.probe_ms)
         got = self._nfinal
         if got >= 2 and payload is None and not lost:
             return  # the command's own final line came late, then the probe's OK: not a failure
@@ -418,7 +423,7 @@ class Module:
         self._hook = hook
         try:
             self._send("AT+S.GCFG=console_echo")
-            ok = self._wait(lambda: len(seen) > 1, _PROBE_MS)
+            ok = self._wait(lambda: len(seen) > 1, self.probe_ms)
         finally:
             self._lines = None
             self._hook = None
@@ -502,7 +507,7 @@ class Module:
         self._nfinal = 0
         try:
             self._send("AT")
-            return self._wait(lambda: self._nfinal > 0, _PROBE_MS)
+            return self._wait(lambda: self._nfinal > 0, self.probe_ms)
         finally:
             self._lines = None
 
@@ -518,7 +523,7 @@ class Module:
             self._booted = False
             self._boot_until = ticks_ms()
             _pin(self.reset_pin, 1)
-            if self._wait(lambda: self._booted, _PIN_BOOT_MS):
+            if self._wait(lambda: self._booted, self.pin_boot_ms):
                 self._wait_ready()
                 return
         # Unpatched IDW04A1 boards ignore the reset pin (spec 1): reset by command.
@@ -537,15 +542,15 @@ class Module:
         self._booted = False
         self._boot_until = ticks_ms()
         self._send(cmd)
-        if not self._wait(lambda: self._booted, _BOOT_MS):
-            raise OSError(errno.ETIMEDOUT, "%s: no boot indication within %d ms" % (cmd, _BOOT_MS))
+        if not self._wait(lambda: self._booted, self.boot_ms):
+            raise OSError(errno.ETIMEDOUT, "%s: no boot indication within %d ms" % (cmd, self.boot_ms))
         self._wait_ready()
 
     def _wait_ready(self):
         # After the first boot indication: wait for the radio (+WIND:32) or give up quietly after the boot
         # window (the console works without it; radio commands then fail with the module's own error).
         self._boot_until = ticks_ms()
-        self._wait(lambda: self.hw, _BOOT_MS)
+        self._wait(lambda: self.hw, self.boot_ms)
         self._wait(lambda: False, 100)  # the rest of the boot burst is still expected
         self._boot_until = None  # from now on a boot indication means the module reset under us
         self._stuck = 0

@@ -9,11 +9,21 @@ import threading
 import pytest
 from cryptography import x509
 
-from spwf04_tools import cli, doctor
+from spwf04_tools import doctor
 from spwf04_tools.pki import build_pki
 from spwf04_tools.tls_server import FW10_CIPHERS, OpenSSLServer, free_port
 
 pytestmark = pytest.mark.timeout(120)
+
+
+def cli_main(argv: list[str]) -> int:
+    """`spwf04 doctor ...` through this subcommand's own argument parser (independent of other
+    subcommands in cli.py)."""
+    import argparse
+    assert argv[0] == "doctor"
+    p = argparse.ArgumentParser()
+    doctor.add_arguments(p)
+    return doctor.run(p.parse_args(argv[1:]))
 
 
 def serve(pki, ciphers=FW10_CIPHERS, tls="-tls1_2", chain=True):
@@ -290,31 +300,31 @@ def test_ca_bytes_equal_what_the_driver_sends(tmp_path, variant, fw):
 def test_cli_text_json_and_exit_codes(tmp_path, capsys):
     pki = build_pki(tmp_path, ca_validity="expired")
     with serve(pki) as srv:
-        rc = cli.main(["doctor", "--ca", str(pki.ca.pem), "--server", f"127.0.0.1:{srv.port}", "--json",
+        rc = cli_main(["doctor", "--ca", str(pki.ca.pem), "--server", f"127.0.0.1:{srv.port}", "--json",
                        "--fw", "1.0"])
         out = json.loads(capsys.readouterr().out)
         assert rc == 1 and out["verdict"] == "FAIL"
         assert [f["number"] for f in out["findings"]] == list(range(1, len(out["findings"]) + 1))
         assert {"code", "severity", "title", "detail", "fix"} <= set(out["findings"][0])
-        rc = cli.main(["doctor", "--ca", str(pki.ca.pem), "--server", f"127.0.0.1:{srv.port}"])
+        rc = cli_main(["doctor", "--ca", str(pki.ca.pem), "--server", f"127.0.0.1:{srv.port}"])
         text = capsys.readouterr().out
     assert rc == 1 and text.startswith("Verdict: FAIL") and "AT+S.TLSCERT=auth,40" in text and "fix:" in text
     good = build_pki(tmp_path / "g")
-    assert cli.main(["doctor", "--ca", str(good.ca.pem)]) == 0
+    assert cli_main(["doctor", "--ca", str(good.ca.pem)]) == 0
     capsys.readouterr()
     junk = tmp_path / "junk.pem"
     junk.write_bytes(b"hello")
-    assert cli.main(["doctor", "--ca", str(junk)]) == 2
+    assert cli_main(["doctor", "--ca", str(junk)]) == 2
     assert "no readable X.509" in capsys.readouterr().out
-    assert cli.main(["doctor", "--ca", str(tmp_path / "missing.pem")]) == 2
-    assert cli.main(["doctor", "--ca", str(good.ca.pem), "--server", "nocolon"]) == 2
-    assert cli.main(["doctor", "--ca", str(good.ca.pem), "--time", "yesterday"]) == 2
+    assert cli_main(["doctor", "--ca", str(tmp_path / "missing.pem")]) == 2
+    assert cli_main(["doctor", "--ca", str(good.ca.pem), "--server", "nocolon"]) == 2
+    assert cli_main(["doctor", "--ca", str(good.ca.pem), "--time", "yesterday"]) == 2
 
 
 def test_secret_key_never_printed(tmp_path, capsys):
     pki = build_pki(tmp_path)
     keytext = pki.server.key_pem.read_text()
-    cli.main(["doctor", "--ca", str(pki.server.key_pem)])
+    cli_main(["doctor", "--ca", str(pki.server.key_pem)])
     out = capsys.readouterr().out
     assert keytext.splitlines()[1] not in out
 
@@ -334,3 +344,9 @@ def test_chain_via_s_client_fallback_matches(tmp_path):
     ("f*.example.com", "foo.example.com", False), ("*.com", "example.com", False), ("a.*.com", "a.b.com", False)])
 def test_name_rules(pattern, name, ok):
     assert doctor.name_matches(pattern, name) is ok
+
+
+def test_registered_in_cli():
+    from spwf04_tools import cli
+    assert cli.SUBCOMMANDS["doctor"][0] == "spwf04_tools.doctor"
+    assert cli.SUBCOMMANDS["log"][0] == "spwf04_tools.logdecode"

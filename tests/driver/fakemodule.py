@@ -42,7 +42,12 @@ class FakeSock:
         self.host, self.port, self.kind = host, port, kind
         self.rx = bytearray()  # what the module holds for the host
         self.rpos = 0
-        self.tx = bytearray()  # what the host sent to the peer
+        self.tx = bytearray()  # what the host sent to the peer (while keep_tx)
+        self.keep_tx = True
+        import hashlib
+
+        self.txh = hashlib.sha256()
+        self.txn = 0
         self.received = 0  # total ever received from the peer
         self.source = None  # bytes the peer still has to send (fed in pieces)
         self.spos = 0
@@ -106,6 +111,7 @@ class FakeModule:
         self.lose_rx = 0  # the next SOCKR sends this many payload bytes fewer
         self.lose_tx = 0  # the next host payload loses this many bytes (the module keeps waiting)
         self.wind_in_payload = False  # put a WIND inside the next SOCKR payload
+        self.reset_in_payload = False  # reboot in the middle of the next SOCKR payload
         self.reset_on = None  # command prefix: the module reboots instead of answering
         self.hang_next = False  # the next command gets no answer at all (busy)
         self.late_next = False  # the next command's answer comes only when another command arrives
@@ -148,7 +154,7 @@ class FakeModule:
         d = bytes(self.out[self.opos : self.opos + n])
         self.opos += n
         self.arrived -= n
-        if self.opos > 65536:
+        if self.opos > 8192:
             self.out = self.out[self.opos :]
             self.opos = 0
         return d
@@ -455,7 +461,10 @@ class FakeModule:
             self.tls[cmd[8:]] = data
         elif cmd == "sockw":
             s = self.sockets[int(a[0])]
-            s.tx += data
+            if s.keep_tx:
+                s.tx += data
+            s.txh.update(data)
+            s.txn += len(data)
             self.ok()
             if s.echo:
                 self.peer_send(int(a[0]), data)
@@ -529,13 +538,18 @@ class FakeModule:
             return self.error(8)
         data = bytes(s.rx[s.rpos : s.rpos + n])
         s.rpos += n
-        if s.rpos > 65536:
+        if s.rpos > 8192:
             s.rx = s.rx[s.rpos :]
             s.rpos = 0
         self.emit("AT-S.Reading:%d:%d" % (n, s.received))
         if self.lose_rx:
             data = data[: max(0, n - self.lose_rx)]
             self.lose_rx = 0
+        if self.reset_in_payload:  # reboot after half of the data
+            self.reset_in_payload = False
+            self.raw(data[: len(data) // 2])
+            self.boot()
+            return
         if self.wind_in_payload:
             self.wind_in_payload = False
             h = len(data) // 2

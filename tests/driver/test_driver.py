@@ -49,7 +49,8 @@ def test_unix_port(name, ctx):
     paths = [str(ROOT / "micropython"), str(HERE)]
     code = (f"import sys; sys.path[:0] = {paths!r}; sys.argv[1:] = {[name, json.dumps(ctx)]!r}; "
             f"exec(open({str(HERE / 'run_case.py')!r}).read())")
-    r = subprocess.run([str(MPY), "-X", "heapsize=1M", "-c", code], capture_output=True, text=True,
+    # heap for the test double's 256 KiB buffers; the driver's own footprint is test_driver_heap.py's job
+    r = subprocess.run([str(MPY), "-X", "heapsize=4M", "-c", code], capture_output=True, text=True,
                        timeout=220, cwd=str(HERE))
     assert r.returncode == 0 and f"PASS {name}" in r.stdout, r.stdout[-4000:] + r.stderr[-4000:]
     print(r.stdout.strip())

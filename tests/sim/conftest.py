@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -11,42 +10,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sim_helpers import AtLink, TcpPeer  # noqa: E402
+from sim_helpers import AtLink, Module, TcpPeer, fast_config  # noqa: E402
 
-from spwf04_tools.sim import SimConfig, Simulator, Timing  # noqa: E402
-
-DEFAULT_SSID = b"SPWF04-SIM"
-DEFAULT_PASS = b"simulated-wifi"
-STATION_IP = b"192.168.1.100"
-
-
-@dataclass
-class Module:
-    sim: Simulator
-    link: AtLink
-
-    def join(self, passphrase: bytes = DEFAULT_PASS, ssid: bytes = DEFAULT_SSID) -> bytes:
-        """The join sequence of spec 6.4 (echo on); returns everything from the RESET echo to +WIND:24."""
-        link = self.link
-        link.cmd(b"AT+S.SCFG=wifi_wpa_psk_text," + passphrase)
-        link.cmd(b"AT+S.SSIDTXT=" + ssid)
-        link.cmd(b"AT+S.SCFG=wifi_priv_mode,2")
-        link.cmd(b"AT+S.SCFG=wifi_mode,1")
-        link.cmd(b"AT+S.WCFG")
-        link.send(b"AT+S.RESET\r")
-        return link.read_until(b"+WIND:24:WiFi Up:0:" + STATION_IP + b"\r\n", timeout=10)
-
-    def reconnect(self) -> AtLink:
-        self.link.close()
-        host, port = self.sim.uart_address
-        self.link = AtLink(f"socket://{host}:{port}")
-        return self.link
-
-
-def fast_config(**kwargs: Any) -> SimConfig:
-    kwargs.setdefault("timing", Timing(scale=0.2))
-    return SimConfig(**kwargs)
-
+from spwf04_tools.sim import SimConfig, Simulator  # noqa: E402
 
 @pytest.fixture
 def make_module() -> Iterator[Callable[..., Module]]:

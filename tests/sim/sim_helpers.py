@@ -5,8 +5,12 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from dataclasses import dataclass
+from typing import Any
 
 import serial
+
+from spwf04_tools.sim import SimConfig, Simulator, Timing
 
 FINAL_PREFIXES = (b"AT-S.OK", b"AT-S.ERROR")
 
@@ -22,6 +26,15 @@ class AtLink:
         self.buf = bytearray()
 
     def close(self) -> None:
+        sock = getattr(self.ser, "_socket", None)
+        if sock is not None:  # pyserial's socket:// close() sleeps 0.3 s "for quick reconnects"
+            try:
+                sock.close()
+            except OSError:
+                pass
+            self.ser._socket = None
+            self.ser.is_open = False
+            return
         self.ser.close()
 
     def send(self, data: bytes) -> None:
@@ -29,8 +42,11 @@ class AtLink:
         self.ser.flush()
 
     def _fill(self) -> bool:
-        data = self.ser.read(4096)
+        data = self.ser.read(1)  # waits up to the timeout for the first byte only
         if data:
+            waiting = self.ser.in_waiting
+            if waiting:
+                data += self.ser.read(waiting)
             self.buf += data
             return True
         return False
@@ -60,6 +76,9 @@ class AtLink:
             out += line
             if line.startswith(FINAL_PREFIXES):
                 return bytes(out)
+            if line.startswith(b"AT-S.Reading:"):  # raw data follows, then the final line
+                n = int(line.split(b":")[1])
+                out += self.read_exactly(n, timeout)
 
     def read_exactly(self, n: int, timeout: float = 5.0) -> bytes:
         deadline = time.monotonic() + timeout
@@ -180,3 +199,36 @@ class TcpPeer:
                 pass
         self.sock.close()
         self._thread.join(2)
+
+
+DEFAULT_SSID = b"SPWF04-SIM"
+DEFAULT_PASS = b"simulated-wifi"
+STATION_IP = b"192.168.1.100"
+
+
+@dataclass
+class Module:
+    sim: Simulator
+    link: AtLink
+
+    def join(self, passphrase: bytes = DEFAULT_PASS, ssid: bytes = DEFAULT_SSID) -> bytes:
+        """The join sequence of spec 6.4 (echo on); returns everything from the RESET echo to +WIND:24."""
+        link = self.link
+        link.cmd(b"AT+S.SCFG=wifi_wpa_psk_text," + passphrase)
+        link.cmd(b"AT+S.SSIDTXT=" + ssid)
+        link.cmd(b"AT+S.SCFG=wifi_priv_mode,2")
+        link.cmd(b"AT+S.SCFG=wifi_mode,1")
+        link.cmd(b"AT+S.WCFG")
+        link.send(b"AT+S.RESET\r")
+        return link.read_until(b"+WIND:24:WiFi Up:0:" + STATION_IP + b"\r\n", timeout=10)
+
+    def reconnect(self) -> AtLink:
+        self.link.close()
+        host, port = self.sim.uart_address
+        self.link = AtLink(f"socket://{host}:{port}")
+        return self.link
+
+
+def fast_config(**kwargs: Any) -> SimConfig:
+    kwargs.setdefault("timing", Timing(scale=0.2))
+    return SimConfig(**kwargs)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DEFAULT_PASS, Module
+from sim_helpers import DEFAULT_PASS, Module
 
 from spwf04_tools import at_tables as at
 
@@ -278,7 +278,7 @@ def test_fcfg_factory_reset_wind_and_defaults(module10: Module) -> None:
 
 def test_saved_config_survives_simulator_restart(make_module, tmp_path: Path) -> None:
     state = tmp_path / "flash.json"
-    from conftest import fast_config
+    from sim_helpers import fast_config
     m = make_module(fast_config(state_file=state))
     m.join()
     m.link.cmd(b"AT+S.SCFG=console_echo,0")
@@ -295,7 +295,7 @@ def test_saved_config_survives_simulator_restart(make_module, tmp_path: Path) ->
 
 
 def test_corrupt_state_file_reports_configuration_failure(make_module, tmp_path: Path) -> None:
-    from conftest import fast_config
+    from sim_helpers import fast_config
     state = tmp_path / "flash.json"
     state.write_text("{not json")
     m = make_module(fast_config(state_file=state))
@@ -362,7 +362,7 @@ def _spec_text() -> str:
 
 
 def test_char_echo_for_terminals(make_module) -> None:
-    from conftest import fast_config
+    from sim_helpers import fast_config
     cfg = fast_config()
     cfg.behaviour.char_echo = True
     m = make_module(cfg)
@@ -400,3 +400,11 @@ def test_commands_record(module: Module) -> None:
     rec = module.sim.commands
     assert [(c.line, c.payload_len) for c in rec] == [("AT+S.FSC=/x,3", 3), ("AT", None)]
     assert rec[0].t <= rec[1].t <= time.monotonic()
+
+
+def test_reconfigure_firmware_profile(module: Module) -> None:
+    module.sim.reconfigure(fw="1.0")
+    module.sim.wait_ready()
+    module.link.drain(0.1)
+    assert module.link.cmd(b"AT+S.STS=fw_version") == b"AT+S.STS=fw_version\r\nAT-S.Var:fw_version=1.0.0\r\nAT-S.OK\r\n"
+    assert module.link.cmd(b"AT+S.GCFG=console_verbose").endswith(b"console_verbose=0\r\nAT-S.OK\r\n")

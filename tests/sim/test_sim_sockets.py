@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import Module
-from sim_helpers import TcpPeer
+from sim_helpers import Module, TcpPeer
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -123,7 +122,7 @@ def test_udp_socket(module: Module) -> None:
 
 
 def test_flow_control_holds_the_peer(make_module, peer: TcpPeer) -> None:
-    from conftest import fast_config
+    from sim_helpers import fast_config
     cfg = fast_config()
     cfg.behaviour.socket_rx_cap = 2000
     m = make_module(cfg)

@@ -99,9 +99,15 @@ class _Redactor:
 
 
 def _line_end(data: bytes, i: int) -> int:
+    """End of the segment starting at i: after the next CR LF, CR or LF (a CR LF stays together)."""
     cr, lf = data.find(b"\r", i), data.find(b"\n", i)
     ends = [e for e in (cr, lf) if e >= 0]
-    return min(ends) + 1 if ends else len(data)
+    if not ends:
+        return len(data)
+    end = min(ends)
+    if data[end:end + 2] == b"\r\n":
+        return end + 2
+    return end + 1
 
 
 class ByteLog:
@@ -131,7 +137,8 @@ class ByteLog:
                 self._write(f"{t:.6f} {direction} \"{escape(data)}\"\n")
                 return
             for ts, text in self._red[direction].feed(data, t):
-                self._write(f"{ts:.6f} {direction} \"{text}\"\n")
+                if text:
+                    self._write(f"{ts:.6f} {direction} \"{text}\"\n")
 
     def note(self, text: str) -> None:
         with self._lock:

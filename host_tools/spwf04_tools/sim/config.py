@@ -106,10 +106,6 @@ class Faults:
                 except re.error as exc:
                     raise ValueError(f"fault {name}={pattern!r} is not a valid regular expression: {exc}") from None
 
-    @property
-    def active(self) -> bool:
-        return self != Faults(seed=self.seed, inject_winds=self.inject_winds)
-
 
 @dataclass
 class Behaviour:

@@ -73,10 +73,10 @@ class CommandRecord:
 @dataclass
 class Cmd:
     name: str  # upper case, e.g. SOCKON
-    params: list[str]
-    raw_params: str | None  # text after '=' (None: no '=')
-    line: str  # redacted full line
-    payload: bytes | None = None
+    params: list[str] = field(repr=False)  # may hold the passphrase: never in a repr
+    raw_params: str | None = field(repr=False)  # text after '=' (None: no '=')
+    line: str = ""  # redacted full line
+    payload: bytes | None = field(default=None, repr=False)
 
 
 class Async:
@@ -180,6 +180,8 @@ class Engine:
         """Run fn in the engine thread and return its result (API calls that change module state)."""
         if threading.current_thread() is self._thread:
             return fn()
+        if not self._thread.is_alive():
+            raise RuntimeError("the simulator is not running (not started yet, or stopped)")
         box: dict[str, Any] = {}
         done = threading.Event()
         self._q.put(("call", fn, box, done))

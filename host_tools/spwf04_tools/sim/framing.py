@@ -30,7 +30,7 @@ class InputFramer:
     at a terminal); bytes past `max_line` are discarded and the line is flagged as overflowing.
     """
 
-    def __init__(self, max_line: int = 512, echo_hook: "Callable[[bytes], None] | None" = None) -> None:
+    def __init__(self, max_line: int = 512, echo_hook: Callable[[bytes], None] | None = None) -> None:
         self.max_line = max_line
         self.echo_hook = echo_hook  # per-character echo: called with the bytes each line edit shows
         self._buf = bytearray()

@@ -31,7 +31,7 @@ class LinePacer:
             return [data]
         return [data[i:i + step] for i in range(0, len(data), step)]
 
-    def wait(self, n: int, stop_check: "callable[[], bool] | None" = None) -> None:
+    def wait(self, n: int) -> None:
         """Sleep until the line can carry n more bytes (the bytes are accounted at the rate)."""
         if not self.rate:
             return

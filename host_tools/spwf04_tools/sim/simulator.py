@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass, fields
 from types import TracebackType
@@ -336,5 +335,3 @@ class Simulator:
         with self._engine.lock:
             return self._engine.busy
 
-
-_ = threading  # (threads are created by the transports and the engine)

@@ -47,8 +47,6 @@ def make_context(profile: Profile, client_cert: bytes | None, client_key: bytes 
     # TLS 1.0 and 1.1 need security level 0 in OpenSSL 3; the ciphers string above sets it.
     with _quiet_deprecation():
         ctx.minimum_version = ssl.TLSVersion.TLSv1
-    if not profile.tls_ecc:
-        ctx.set_ecdh_curve("prime256v1")  # unused with kRSA; keeps the ClientHello ordinary
     if client_cert and client_key:
         _load_client_credentials(ctx, client_cert, client_key)
     return ctx

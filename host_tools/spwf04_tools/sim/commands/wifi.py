@@ -8,7 +8,6 @@ from ... import at_tables as at
 from ..config import AccessPoint
 from ..engine import (WS_IDLE, WS_JOINING, WS_RADIO_OFF, WS_READY, WS_SCAN_DONE, WS_SCANNING, Async, Cmd,
                       Command, Engine)
-from ..framing import decode_line
 from ..variables import PSK_VAR
 from . import sockets
 
@@ -253,5 +252,3 @@ COMMANDS: dict[str, Command] = {
     "SSIDTXT": Command(cmd_ssidtxt, help="set the SSID as text"),
     "SCAN": Command(cmd_scan, help="scan for networks"),
 }
-
-__all__ = ["COMMANDS", "decode_line", "lose_network", "restore_network", "radio_started"]

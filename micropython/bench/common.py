@@ -1,0 +1,75 @@
+# Shared by the device-side benchmarks: the test byte stream (the same as the host's
+# spwf04_tools/bench/stream.py), a module brought up for sockets, and result printing.
+#
+# Not deployed by default: `spwf04 bench` copies micropython/bench/ to the board itself.
+import binascii
+import hashlib
+import json
+import struct
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+BLOCK = const(4096)
+
+# The one 4 KiB buffer of all benchmarks, allocated when this module is imported: import bench.common before
+# the driver, as an application allocates its big buffers first, while the heap is still in one piece.
+_BUF = bytearray(BLOCK)
+
+
+def buffer():
+    return _BUF
+
+
+def base_block(b=None):
+    """The stream's fixed 4 KiB block (128 SHA-256 digests of b'spwf04-bench-<k>'), written into b (default:
+    the shared buffer)."""
+    if b is None:
+        b = _BUF
+    for k in range(BLOCK // 32):
+        b[k * 32 : k * 32 + 32] = hashlib.sha256(b"spwf04-bench-%d" % k).digest()
+    return b
+
+
+def number(buf, i):
+    """Make buf (a copy of the base block) block i of the stream: i big-endian in its first 4 bytes."""
+    struct.pack_into(">I", buf, 0, i)
+
+
+def hexdigest(h):
+    return binascii.hexlify(h.digest()).decode()
+
+
+def bring_up(ssid, key, ca=None, **kw):
+    """A module on this board's UART: reset, joined, clock set, CA loaded (when ca is a path)."""
+    import wifi_board
+
+    m = wifi_board.module(**kw)
+    m.init()
+    m.wlan.connect(ssid, key)
+    m.settime()
+    if ca:
+        m.tls.load_ca(path=ca)
+    return m
+
+
+class WindCounter:
+    """m.on_wind hook counting +WIND lines (all, and WIND:55), so runs report how many crossed the UART."""
+
+    def __init__(self):
+        self.all = 0
+        self.pending = 0
+
+    def __call__(self, ev):
+        self.all += 1
+        if ev.number == 55:
+            self.pending += 1
+
+
+def report(d):
+    print("RESULT " + json.dumps(d))

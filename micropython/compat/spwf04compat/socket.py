@@ -1,0 +1,141 @@
+# The `socket` module that spwf04compat.install() puts in sys.modules: getaddrinfo and TCP stream sockets that
+# are the SPWF04SA's client sockets (spwf04.socket.Socket, with its read/readinto/readline/write/ioctl).
+#
+# Lazy open: clients connect first and wrap in TLS afterwards, but the module must be told "TLS" in the very
+# command that opens the connection (AT+S.SOCKON kind s / <server name>). So connect() only records the
+# address; the socket opens in wrap_socket() (do_handshake_on_connect=True) or at the first read or write.
+# Until then poll reports it ready, so that asyncio calls the read or write that opens it.
+import errno
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+from spwf04.socket import Socket
+
+AF_INET = const(2)
+AF_INET6 = const(10)
+SOCK_STREAM = const(1)
+SOCK_DGRAM = const(2)
+IPPROTO_TCP = const(6)
+_MP_STREAM_POLL = const(3)
+_POLLRW = const(0x05)  # POLLIN | POLLOUT
+_CHUNK = const(512)  # read-to-end piece size
+
+_m = None  # the spwf04.Module, set by spwf04compat.install()
+
+
+def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0):
+    """One IPv4 TCP entry whose address is (host, port) as given: the module resolves names itself when the
+    socket opens (SOCKON takes a name; there is no separate lookup command), so a DNS failure is reported by
+    the open, with the module's error."""
+    if isinstance(host, bytes):
+        host = host.decode()
+    return [(AF_INET, SOCK_STREAM, IPPROTO_TCP, "", (host, int(port)))]
+
+
+class socket(Socket):
+    def __init__(self, af=AF_INET, type=SOCK_STREAM, proto=0):
+        if af != AF_INET or type != SOCK_STREAM:
+            raise OSError(errno.EOPNOTSUPP, "the SPWF04SA provider does TCP over IPv4 only "
+                                            "(socket.AF_INET, socket.SOCK_STREAM)")
+        if _m is None:
+            raise OSError(errno.ENODEV, "no SPWF04SA module: call spwf04compat.install(module) first")
+        Socket.__init__(self, _m)
+        self._addr = None  # (host, port) recorded by connect(), not yet opened on the module
+        self._hs = False  # TLS with do_handshake_on_connect: open at connect()
+
+    def connect(self, addr):
+        if self._addr is not None or self.id is not None or self._closed:
+            raise OSError(errno.EALREADY, "socket already connected or closed")
+        host = addr[0]
+        self._addr = (host.decode() if isinstance(host, bytes) else host, int(addr[1]))
+        if self._hs:
+            self._open()
+
+    def _open(self):
+        a = self._addr
+        self._addr = None
+        try:
+            Socket.connect(self, a)
+        except Exception as e:  # later calls (and poll) must report this failure, not a never-opened socket
+            a = e.args
+            two = isinstance(e, OSError) and len(a) > 1  # OSError(errno, text), ModuleError included
+            self._fail(a[0] if two else errno.EIO, "open failed: %s" % (a[1] if two else a[0] if a else e))
+            raise
+
+    def _tls(self, server_hostname, handshake):
+        # ssl/tls wrap_socket: the same object, now opening as TLS (SNI and name check: server_hostname).
+        if self.id is not None:
+            raise OSError(errno.EOPNOTSUPP, "the SPWF04SA cannot start TLS on an open connection: call "
+                                            "wrap_socket() before the first read or write")
+        if self.tls:
+            raise OSError(errno.EALREADY, "socket already wrapped in TLS")
+        self.tls = True
+        self.server_hostname = server_hostname
+        self._hs = handshake
+        if handshake and self._addr is not None:
+            self._open()
+        return self
+
+    def read(self, n=-1):
+        if self._addr is not None:
+            self._open()
+        if n is not None and n >= 0:
+            return Socket.read(self, n)
+        # To end-of-file (non-blocking: what is there, None if nothing yet) in small pieces through one scratch
+        # buffer: a board's fragmented heap has room for those, not for 4 KB blocks.
+        buf = bytearray(_CHUNK)
+        mv = memoryview(buf)
+        parts = []
+        while True:
+            k = Socket.readinto(self, buf)
+            if not k:
+                break
+            parts.append(bytes(mv[:k]))
+        if not parts:
+            return None if k is None else b""
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def readinto(self, buf, nbytes=None):
+        if self._addr is not None:
+            self._open()
+        return Socket.readinto(self, buf, nbytes)
+
+    def readline(self):
+        if self._addr is not None:
+            self._open()
+        return Socket.readline(self)
+
+    def recv(self, n):
+        if self._addr is not None:
+            self._open()
+        return Socket.recv(self, n)
+
+    def write(self, buf, n=None):
+        if self._addr is not None:
+            self._open()
+        if isinstance(buf, str):  # clients write header names as str
+            buf = buf.encode()
+        return Socket.write(self, buf, n)
+
+    send = write
+    sendall = write
+
+    def close(self):
+        self._addr = None
+        Socket.close(self)
+
+    def ioctl(self, req, arg):
+        if req == _MP_STREAM_POLL and self._addr is not None:
+            return arg & _POLLRW  # not opened yet: the next read or write opens it
+        return Socket.ioctl(self, req, arg)
+
+    def bind(self, *a):
+        raise OSError(errno.EOPNOTSUPP, "server sockets are not supported over the SPWF04SA provider")
+
+    listen = accept = bind

@@ -171,7 +171,7 @@ class Client:
             self._ca = None
             sys.modules.pop("spwf04.cert", None)
             self.out("      %d bytes sent; module said %s; auth %s" % (
-                len(t.sent), ("SubjectKeyId " + t.module_ski) if t.module_ski else "No SubjectKeyId", t.auth))
+                t.sent_len, ("SubjectKeyId " + t.module_ski) if t.module_ski else "No SubjectKeyId", t.auth))
         return self._step(5, go)
 
     def open(self):

@@ -3,6 +3,7 @@
 # Relative base paths resolve against this file's directory.
 include("$(PORT_DIR)/boards/manifest.py")
 package("spwf04", base_path="../../micropython")
+package("spwf04compat", base_path="../../micropython/compat")  # socket/ssl/tls provider
 module("spwf04_pins.py", base_path="../../micropython")
 module("wifi_board.py", base_path="../../micropython")
 module("client_socket.py", base_path="../../micropython")

@@ -21,27 +21,35 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen(argv: list[str]) -> str | None:
+    """The subcommand named on the command line (first word that is not an option)."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    """Only the chosen subcommand's module is imported, so one subcommand never breaks another."""
     parser = argparse.ArgumentParser(prog="spwf04", description=__doc__)
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chosen = _chosen(argv)
     for name, (modname, help_text) in SUBCOMMANDS.items():
-        try:
+        p = sub.add_parser(name, help=help_text, description=help_text,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        if name == chosen:
             mod = importlib.import_module(modname)
-        except ModuleNotFoundError as exc:
-            if exc.name and modname.startswith(exc.name):
-                continue  # subcommand not built (yet) in this checkout
-            raise
-        if not hasattr(mod, "add_arguments"):
-            continue  # a subcommand package still being assembled
-        p = sub.add_parser(name, help=help_text, description=(mod.__doc__ or help_text).strip())
-        mod.add_arguments(p)
-        p.set_defaults(_run=mod.run)
+            if mod.__doc__:
+                p.description = mod.__doc__.strip()
+            mod.add_arguments(p)
+            p.set_defaults(_run=mod.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -294,7 +294,8 @@ class Decoder:
         if c is not None:  # payload lines the host printed after the command
             c.sent = (c.sent or 0) + len(data.rstrip(b"\r\n")) + 1
             c.payload = (c.payload or b"") + data.rstrip(b"\r\n") + b"\n"
-            self._add("data", line, length=len(line), note=self._payload_note(c, partial=True))
+            self._add("data", self._shown_payload_line(c, line), length=len(line),
+                      note=self._payload_note(c, partial=True))
             return
         self._add("other", line, note="host output")
 
@@ -363,6 +364,14 @@ class Decoder:
         elif cmd.declared is not None:
             self._after_payload_cmd = cmd
 
+    @staticmethod
+    def _shown_payload_line(c: Command, line: str) -> str:
+        """A payload line as printed: never a line of a private key (TLSCERT=key or any PEM key block)."""
+        in_key = c.name == "TLSCERT" and c.args and c.args[0].lower() == "key"
+        if in_key or b"PRIVATE KEY" in (c.payload or b""):
+            return "<private key, not shown>"
+        return line
+
     def _payload_note(self, c: Command, partial: bool = False) -> str:
         what = f"payload of {c.event.line}"
         if c.sent is None or partial:
@@ -419,7 +428,8 @@ class Decoder:
             c = self._after_payload_cmd
             c.sent = (c.sent or 0) + len(line.encode()) + 1
             c.payload = (c.payload or b"") + line.encode() + b"\n"
-            self._add("data", line, length=len(line), note=self._payload_note(c, partial=True))
+            self._add("data", self._shown_payload_line(c, line), length=len(line),
+                      note=self._payload_note(c, partial=True))
             return
         self._after_payload_cmd = None
         if kind == P.WIND:

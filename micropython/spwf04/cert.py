@@ -463,6 +463,8 @@ def _parse_extensions(c, d, s, e):
                     raise _bad("bad basicConstraints", is_)
         elif oid == _OID_SKI:
             _, ks, ke = _tlv(d, vs, ve, _OCTETS)
+            if ke == ks:  # would be sent as an empty auth, which no server AKI can match
+                raise _bad("empty subjectKeyIdentifier (reissue the CA with a real key identifier)", ks)
             c.ski = d[ks:ke]
         elif oid == _OID_AKI:
             _, as_, ae = _tlv(d, vs, ve, _SEQ)

@@ -1,5 +1,9 @@
 # Why did a TLS SOCKON fail? The module says only "Certificate Error:<n>" and "ERROR:74". This ranks the
 # likely causes from what the driver knows (clock, CA, auth, firmware, server name) - compact, on-device.
+# It needs no X.509 code: the TLS store keeps the CA's name, dates and key id.
+from .module import ymd
+
+
 def diagnose(m, sock, err):
     st = m._tls
     ca = st.ca if st is not None else None
@@ -13,21 +17,15 @@ def diagnose(m, sock, err):
     if now is None:
         out.append("module clock not set since it booted (m.settime())")
     elif ca is not None:
-        from .cert import fmt_time, from_epoch, to_epoch
-
-        if now > to_epoch(ca.not_after):
-            out.append("CA '%s' expired %s at the module clock %s" % (ca.subject_cn, fmt_time(ca.not_after),
-                                                                      fmt_time(from_epoch(now))))
-        elif now < to_epoch(ca.not_before):
-            out.append("CA '%s' not valid before %s; module clock %s" % (ca.subject_cn,
-                                                                         fmt_time(ca.not_before),
-                                                                         fmt_time(from_epoch(now))))
+        a, b = st.ca_valid
+        if not a <= now <= b:
+            out.append("CA '%s' valid %s..%s, not at the module clock %s" % (ca, ymd(a), ymd(b), ymd(now)))
     if ca is None:
         out.append("no CA loaded since the module booted (m.tls.load_ca())")
     if certerr is not None:
         if ca is not None:
             out.append("certificate error %s after CA '%s' whose key id %s was sent as auth: the server's "
-                       "chain must be issued by that CA (its AKI = that id)" % (certerr, ca.subject_cn, st.auth))
+                       "chain must be issued by that CA (its AKI = that id)" % (certerr, ca, st.auth))
             ski = st.module_ski
             if ski and ski.replace(":", "").upper() != st.auth:
                 out.append("the module read SKI %s from the CA, not %s" % (ski, st.auth))

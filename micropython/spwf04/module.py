@@ -74,6 +74,18 @@ def days(y, m, d):
     return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
 
 
+def ymd(epoch):
+    """'YYYY-MM-DD' of UNIX seconds (UTC)."""
+    z = epoch // 86400 + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    m = mp + 3 if mp < 10 else mp - 9
+    return "%04d-%02d-%02d" % (yoe + era * 400 + (m <= 2), m, doy - (153 * mp + 2) // 5 + 1)
+
+
 def _ms(t):
     return ticks_diff(ticks_ms(), t)
 
@@ -195,7 +207,7 @@ class Module:
             self._echo = True
             return
         if self._lines is None:
-            self.stray = self.stray[1 - _LOG:] + [ev.line]
+            self.stray = self.stray[1 - _LOG:] + [redact(ev.line)]
             return
         if self._hook is not None:
             self._hook(ev)
@@ -291,19 +303,22 @@ class Module:
             sleep_ms(1)
 
     def pump(self):
-        """Process everything the module has sent so far (routes WINDs); never blocks."""
+        """Process what the module has sent so far (routes WINDs); never blocks (bounded even when the
+        module floods the line)."""
         if self._lines is None:
-            while self._rx():
-                pass
+            for _ in range(_LOG * 8):
+                if not self._rx():
+                    return
 
     def _wait(self, cond, ms):
-        # Pump until cond() or ms elapse; returns cond().
+        # Pump until cond() or ms elapse (also while input keeps coming); returns cond().
         t = ticks_ms()
         while not cond():
-            if not self._rx():
-                r = ms - _ms(t)
-                if r <= 0:
-                    return cond()
+            got = self._rx()
+            r = ms - _ms(t)
+            if r <= 0:
+                return cond()
+            if not got:
                 self._idle(r)
         return True
 
@@ -340,8 +355,7 @@ class Module:
         self._check()
         if self._desync:
             self._resync()
-        while self._rx():  # what arrived before the command is not its answer
-            pass
+        self.pump()  # what arrived before the command is not its answer
         self._check()
         self._lines = []
         self._final = None
@@ -365,7 +379,7 @@ class Module:
         ev = self._final
         if ev.kind == P.ERROR:
             raise ModuleError(ev.code, ev.text, redact(cmd),
-                              [e.line[5:] if e.line.startswith("AT-S.") else e.line for e in lines])
+                              [redact(e.line)[5:] if e.line.startswith("AT-S.") else e.line for e in lines])
         return lines
 
     def _wait_final(self, cmd, payload, ms):
@@ -373,11 +387,13 @@ class Module:
         while self._final is None:
             if self._reset_exc is not None:
                 self._check()
-            if not self._rx():
-                r = ms - _ms(t)
-                if r <= 0:
+            got = self._rx()
+            r = ms - _ms(t)
+            if r <= 0:  # checked even while input keeps coming: a flood cannot hold us
+                if self._final is None:
                     self._timed_out(cmd, payload, ms)
-                    return
+                return
+            if not got:
                 self._idle(r)
 
     def _timed_out(self, cmd, payload, ms):
@@ -517,8 +533,7 @@ class Module:
         if self.reset_pin is not None:
             _pin(self.reset_pin, 0)
             sleep_ms(200)
-            while self._rx():  # whatever the module said before the reset
-                pass
+            self.pump()  # whatever the module said before the reset
             self._parser.reset()
             self._booted = False
             self._boot_until = ticks_ms()

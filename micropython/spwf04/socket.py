@@ -39,6 +39,11 @@ _GONE = (71, 72, 76, 78)  # the module no longer knows this socket
 _Base = io.IOBase if sys.implementation.name == "micropython" else object
 
 
+def _why(e):
+    a = getattr(e, "args", ())
+    return a[1] if len(a) > 1 else repr(e)
+
+
 def _plain(what, s):
     if "," in s or "\r" in s or "\n" in s or not s:
         raise ValueError("%s %r: must be non-empty without ',' or line breaks" % (what, s))
@@ -112,8 +117,8 @@ class Socket(_Base):
             return self._m.cmd(cmd, payload, timeout, hook)
         except (ModuleError, ModuleReset):
             raise
-        except OSError as e:  # timeout or lost data: this socket's byte stream cannot be trusted any more
-            self._fail(errno.EIO, "socket unusable after: %s" % (e.args[1] if len(e.args) > 1 else e))
+        except BaseException as e:  # timeout, Ctrl-C: this socket's byte stream cannot be trusted any more
+            self._fail(errno.EIO, "socket unusable after: %s" % _why(e))
             raise
 
     def _hook_query(self, ev):
@@ -161,18 +166,19 @@ class Socket(_Base):
             self._exact = False
             self._dirty = True
             raise
-        except OSError as e:
-            # A module that rebooted mid-payload leaves its boot indications inside the data we counted.
-            try:
-                boot = b"+WIND:1:" in bytes(dst) or b"+WIND:0:" in bytes(dst)
-            except MemoryError:
-                boot = False
-            if boot:
-                m._unexpected_reset("boot indications inside SOCKR data")
-                m._broken = None
-                m._desync = False
-                m._check()
-            self._fail(errno.EIO, "socket unusable after: %s" % (e.args[1] if len(e.args) > 1 else e))
+        except BaseException as e:  # timeout, lost bytes, Ctrl-C: where the data went is unknown
+            if isinstance(e, OSError):
+                # A module that rebooted mid-payload leaves its boot indications inside the data we counted.
+                try:
+                    boot = b"+WIND:1:" in bytes(dst) or b"+WIND:0:" in bytes(dst)
+                except MemoryError:
+                    boot = False
+                if boot:
+                    m._unexpected_reset("boot indications inside SOCKR data")
+                    m._broken = None
+                    m._desync = False
+                    m._check()
+            self._fail(errno.EIO, "socket unusable after an interrupted read: %s" % _why(e))
             raise
         finally:
             p.disarm()
@@ -261,9 +267,16 @@ class Socket(_Base):
         except ModuleError as e:
             self._unregister()
             if self.tls:
-                from .diag import diagnose
+                import gc
 
-                raise ModuleError(e.code, e.text, e.command, e.details, diagnose(m, self, e))
+                gc.collect()  # the diagnosis is loaded on demand: give it room
+                try:
+                    from .diag import diagnose
+
+                    d = diagnose(m, self, e)
+                except MemoryError:  # the module's own error still comes out
+                    d = "no memory left for the diagnosis (free some and retry)"
+                raise ModuleError(e.code, e.text, e.command, e.details, d)
             raise
         except BaseException:
             self._unregister()

@@ -3,6 +3,9 @@
 # board (spwf04.cert) before any AT traffic; lengths are computed, bytes sent raw.
 import errno
 
+from .errors import CertError
+from .module import ymd
+
 _MAX_STORED = 1475  # ST support: largest stored certificate bundle (spec 7)
 _LOAD_MS = 10000
 
@@ -25,9 +28,11 @@ def _pem(der):
 
 
 class TLSStore:
-    """module.tls. Attributes after load_ca: ca (the Certificate), auth (the 40 hex digits sent as
-    TLSCERT=auth), module_ski (the module's AT-S.SubjectKeyId text, '' for 'No SubjectKeyId', None if it
-    said neither). All reset when the module reboots."""
+    """module.tls. After load_ca: ca (the CA's subject CN), ca_valid ((not_before, not_after) as UNIX
+    seconds), auth (the 40 hex digits sent as TLSCERT=auth), module_ski (the module's AT-S.SubjectKeyId
+    text, '' for 'No SubjectKeyId', None if it said neither), sent_len (bytes sent with TLSCERT=ca). No
+    X.509 object is kept, so the application may drop spwf04.cert after loading. All reset when the
+    module reboots."""
 
     def __init__(self, module):
         self._m = module
@@ -35,9 +40,10 @@ class TLSStore:
 
     def _drop(self):
         self.ca = None
+        self.ca_valid = None
         self.auth = None
         self.module_ski = None
-        self.sent = None  # bytes of the CA as sent
+        self.sent_len = 0
         self.cert = False
         self.key = False
 
@@ -77,8 +83,8 @@ class TLSStore:
         m = self._m
         certs = C.parse(_read(data, path))
         if len(certs) != 1:
-            raise C.CertError("%d certificates given: load_ca takes the one CA that issued the server's "
-                            "certificate (split the bundle)" % len(certs))
+            raise CertError("%d certificates given: load_ca takes the one CA that issued the server's "
+                          "certificate (split the bundle)" % len(certs))
         c = certs[0]
         fw = m.fw or "1.1"
         if check:
@@ -92,7 +98,7 @@ class TLSStore:
         else:
             blob = c.stored
         if check and len(blob) > _MAX_STORED:
-            raise C.CertError("CA '%s' as %s takes %d bytes; the module stores at most %d: use a smaller CA "
+            raise CertError("CA '%s' as %s takes %d bytes; the module stores at most %d: use a smaller CA "
                             "certificate" % (c.subject_cn, encoding, len(blob), _MAX_STORED), "too_large")
         self._drop()
         ski = None
@@ -104,10 +110,11 @@ class TLSStore:
         auth = C.hex_id(c.auth)
         # FW 1.0 says "No SubjectKeyId" even for CAs that have one: always send auth ourselves (spec 6.14).
         m.cmd("AT+S.TLSCERT=auth,%d" % len(auth), auth.encode(), _LOAD_MS)
-        self.ca = c
+        self.ca = c.subject_cn or "?"
+        self.ca_valid = (C.to_epoch(c.not_before), C.to_epoch(c.not_after))
         self.auth = auth
         self.module_ski = ski
-        self.sent = blob
+        self.sent_len = len(blob)
         return c
 
     def load_cert(self, data=None, path=None):
@@ -135,9 +142,14 @@ class TLSStore:
             m.warn("TLS to %s without the driver's checks (insecure=True): the server is not known to be "
                    "authenticated" % (sock.server_hostname or "the server"))
             return
-        from . import cert as C
-
         if self.ca is None:
-            raise C.CertError("no CA loaded since the module booted: call m.tls.load_ca(...) first (or pass "
-                              "insecure=True to connect unauthenticated)", "no_ca")
-        C.check(self.ca, m.clock(), fw, "ca")
+            raise CertError("no CA loaded since the module booted: call m.tls.load_ca(...) first (or pass "
+                            "insecure=True to connect unauthenticated)", "no_ca")
+        now = m.clock()
+        if now is None:
+            raise CertError("module clock not set since the module booted: call m.settime() first (the "
+                            "module checks certificate dates)", "clock_unset")
+        a, b = self.ca_valid
+        if not a <= now <= b:
+            raise CertError("CA '%s' is valid %s..%s, not at the module clock %s: fix the clock or the CA" % (
+                self.ca, ymd(a), ymd(b), ymd(now)), "expired" if now > b else "not_yet_valid")

@@ -12,19 +12,24 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Callable
 
-from spwf04_tools.deploy import compile_module, mpy_cross_binary, query_board
+from spwf04_tools.deploy import mpy_cross_binary, query_board
 from spwf04_tools.pki import PKI
+from spwf04_tools.repl_link import DeviceError
 from spwf04_tools.sim.config import DEFAULT_AP
 from spwf04_tools.tls_server import free_port, wait_port
 
 # Device code run before each scenario: bring the module up the documented way, then hand it to the provider.
+# The collections between the steps keep the heap from fragmenting: on the virtual board all driver bytecode
+# lives in the 60 KB (120 KB on 64 bits) heap, and without them no 1 KB block is left for the application.
 BRING_UP = """\
-import gc, sys, wifi_board, spwf04compat
+import gc, wifi_board, spwf04compat
+gc.collect()
 m = wifi_board.module()
 m.init()
+gc.collect()
 m.wlan.connect({ssid!r}, {key!r})
+gc.collect()
 m.settime()
 {load_ca}spwf04compat.install(m)
 """
@@ -33,7 +38,7 @@ m.settime()
 def bring_up(load_ca: bool = True) -> str:
     """The device code that brings the module up and installs the provider (ca.pem on the board: the test CA)."""
     return BRING_UP.format(ssid=DEFAULT_AP.ssid, key=DEFAULT_AP.passphrase,
-                           load_ca="m.tls.load_ca(path='ca.pem')\n" if load_ca else "")
+                           load_ca="m.tls.load_ca(path='ca.pem')\ngc.collect()\n" if load_ca else "")
 
 
 def run(board, code: str, timeout: float = 120) -> str:
@@ -43,11 +48,17 @@ def run(board, code: str, timeout: float = 120) -> str:
     the board, which the heap left after the driver's bring-up (~28 KB free, fragmented) cannot afford for a
     scenario of some size. Bytecode from mpy-cross loads in small pieces."""
     with tempfile.TemporaryDirectory(prefix="spwf04-scenario-") as tmp:
-        src = Path(tmp) / "scenario.py"
+        src, out = Path(tmp) / "scenario.py", Path(tmp) / "scenario.mpy"
         src.write_text(code)
-        mpy = compile_module(src, mpy_cross_binary(query_board(board)), Path(tmp))
+        # -O0 (not deploy's -O1): the scenarios' assert statements must stay in
+        subprocess.run([mpy_cross_binary(query_board(board)), "-O0", "-s", "scenario.py", "-o", str(out), str(src)],
+                       check=True, capture_output=True, text=True)
+        mpy = out.read_bytes()
     board.put_bytes(mpy, "scenario.mpy")
-    out = board.exec("import scenario", timeout=timeout)
+    try:
+        out = board.exec("import scenario", timeout=timeout)
+    except DeviceError as e:  # show what the scenario printed before it failed, too
+        raise DeviceError(f"{e.traceback}\n--- output before the failure ---\n{e.output}", e.output) from None
     assert DEFAULT_AP.passphrase not in out  # the Wi-Fi key never reaches the console
     return out
 
@@ -164,9 +175,32 @@ class HTTPSServer:
         self._thread.join(5)
 
 
-def wait_until(cond: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} within {timeout} s")
-        time.sleep(0.05)
+class TCPEcho:
+    """A plain TCP echo server on 127.0.0.1: echoes every byte, closes the connection after a line b"quit\\n"."""
+
+    def __init__(self) -> None:
+        import socketserver
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                self.connection.settimeout(30)
+                for line in self.rfile:
+                    if line == b"quit\n":
+                        return
+                    self.wfile.write(line)
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name=f"tcp-echo:{self.port}", daemon=True)
+
+    def __enter__(self) -> "TCPEcho":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(5)
+

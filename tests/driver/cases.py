@@ -155,6 +155,18 @@ def case_module_gone_needs_init_and_recovers(ctx):
     assert m.var("fw_version") == "1.1.0"
 
 
+def case_flood_cannot_hold_a_command(ctx):
+    f, m = make()
+    f.flood = b"+WIND:15:WiFi Signal Low\r\n"
+    e = raises(OSError, m.var, "fw_version")
+    assert e.args[0] == errno.ETIMEDOUT
+    f.flood = b"\x00\xff garbage without end\r\n"
+    m.pump()  # bounded too
+    f.flood = None
+    m.init()
+    assert m.var("fw_version") == "1.1.0"
+
+
 def case_unexpected_reset_mid_command(ctx):
     f, m = joined()
     s = m.socket()
@@ -632,6 +644,27 @@ def case_tls_connect_and_failures(ctx):
     assert e.diagnosis and m.tls.auth in e.diagnosis and "certificate error 3" in e.diagnosis
     assert m.tls.auth in str(e)
     assert not f.violations
+
+
+def case_tls_needs_no_x509_code_after_loading(ctx):
+    f, m = _tls_ready()
+    m.tls.load_ca(path=ctx["ca_pem"])
+    assert m.tls.sent_len == len(f.tls["ca"]) and m.tls.ca == "SPWF04 Test Root CA"
+    sys.modules.pop("spwf04.cert", None)  # what a RAM-tight application does after loading
+    s = m.socket(tls=True)
+    s.connect(("10.0.0.2", 443))
+    s.close()
+    f.cert_error = 23
+    e = raises(ModuleError, m.socket(tls=True).connect, ("10.0.0.2", 443))
+    assert "certificate error 23" in e.diagnosis
+    assert "spwf04.cert" not in sys.modules
+    a, b = m.tls.ca_valid
+    m._clock = (b + 86400, m._clock[1])  # the clock moved past the CA's end
+    e = raises(ValueError, m.socket(tls=True).connect, ("10.0.0.2", 443))
+    assert e.code == "expired" and "spwf04.cert" not in sys.modules
+    from spwf04.module import ymd
+
+    assert ymd(1504170338) == "2017-08-31" and ymd(0) == "1970-01-01" and ymd(951782400) == "2000-02-29"
 
 
 def case_tls_diagnosis_clock_and_fw10(ctx):

@@ -116,6 +116,7 @@ class FakeModule:
         self.hang_next = False  # the next command gets no answer at all (busy)
         self.late_next = False  # the next command's answer comes only when another command arrives
         self.held_out = None
+        self.flood = None  # a line the module repeats forever (a stuck module, noise)
         self.before = []  # lines to emit before the next command's answer
         self.after = []  # lines to emit after the next command's answer
         self.garbage = b""  # raw bytes to emit before the next answer
@@ -164,6 +165,8 @@ class FakeModule:
         return self.arrived
 
     def readline(self):
+        if self.flood:
+            return self.flood
         self._arrive()
         if not self.arrived:
             return None

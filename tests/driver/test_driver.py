@@ -7,7 +7,11 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-import cases
+from spwf04_tools import device_path
+
+device_path()  # the device package (micropython/) on CPython
+
+import cases  # noqa: E402
 from spwf04_tools.pki import PKIOptions, build_pki
 
 HERE = Path(__file__).resolve().parent

@@ -206,7 +206,7 @@ def test_ca_load(driver, board, sim_clean, pki, fw, form, which):
     out = board.exec(UP + f"""
 m.settime()
 c = m.tls.load_ca(path={name!r})
-print(m.tls.auth, repr(m.tls.module_ski), len(m.tls.sent))
+print(m.tls.auth, repr(m.tls.module_ski), m.tls.sent_len)
 print(m.tls.list())
 """, timeout=60)
     auth, ski, sent_len = out.split("\n")[0].split()
@@ -464,11 +464,15 @@ def work():
 e = expect(ModuleReset, work)
 print('reset', 'init()' in str(e))
 e = expect(ModuleReset, s.read, 1)
+import sys, gc
+sys.modules.pop('spwf04.cert', None)  # as an application on a 60 KB heap does after loading the CA
+gc.collect()
 m.init()
 m.wlan.connect({SSID!r}, {KEY!r})
 s = m.socket()
 s.connect(('127.0.0.1', {peer.port}))
-print(len(s.read(3000)))
+buf = bytearray(3000)
+print(s.readinto(buf))
 """, timeout=120)
     assert out.split("\n")[:2] == ["reset True", "3000"]
 
@@ -571,3 +575,58 @@ print(ok, all(e in (errno.ETIMEDOUT, errno.EIO) for e in errs))
 """, timeout=150)
     ok, kinds = out.split()[-2:]
     assert int(ok) >= 15 and kinds == "True"
+
+
+def test_lost_bytes_on_the_way_in_then_reinit(driver, board, sim_clean):
+    """Bytes lost from host to module (the module waits for the rest of a payload, then takes the next
+    command as payload): the driver raises within its timeout, and init() brings everything back."""
+    with Peer("echo") as peer:
+        board.exec(JOIN + f"""
+m.timeout = 1000
+s = m.socket()
+s.connect(('127.0.0.1', {peer.port}))
+""", timeout=60)
+        sim_clean.reconfigure(faults=Faults(drop=1.0, noise_input=True, seed=9))
+        out = board.exec("""
+try:
+    s.write(b'x' * 700)
+    s.read(700)
+    print('no error')
+except OSError as e:   # ModuleError, ModuleReset and timeouts are all OSErrors
+    print(type(e).__name__, e.errno in (errno.ETIMEDOUT, errno.EIO) or isinstance(e, ModuleError))
+""", timeout=60)  # (the exec timeout is the "nothing hangs" bound)
+        sim_clean.reconfigure(faults=Faults())
+        out2 = board.exec(f"""
+m.init()
+m.wlan.connect({SSID!r}, {KEY!r})
+s = m.socket()
+s.connect(('127.0.0.1', {peer.port}))
+s.write(b'back again')
+print(s.read(10))
+""", timeout=90)
+    assert out.strip().split("\n")[-1].endswith("True")
+    assert out2.strip() == "b'back again'"
+
+
+@pytest.mark.parametrize("behaviour", [
+    Behaviour(leading_crlf=True, sockr_crlf=True),
+    Behaviour(reset_ok=True, wind2_on_reset=True, startup_wifi_up_blank=True),
+    Behaviour(echo_default=0, sockon_tls_progress=True),
+    Behaviour(masked_winds="defer", verbose_ok_levels=(0, 1, 2)),
+], ids=["crlf", "reset-ok-wind2", "no-echo", "verbose-ok"])
+def test_known_unknowns_of_the_spec(driver, board, sim_clean, behaviour):
+    """Section 9 of the spec: the driver works whichever way the module turns out to behave."""
+    sim_clean.reconfigure(behaviour=behaviour)
+    sim_clean.factory_reset()
+    with Peer("echo") as peer:
+        out = board.exec(JOIN + f"""
+m.at('AT+S.SCFG=console_verbose,2')
+s = m.socket()
+s.connect(('127.0.0.1', {peer.port}))
+s.write(b'\\r\\nAT-S.OK\\r\\n+WIND:55:x\\r\\n' * 50)
+buf = bytearray(1200)
+print(s.readinto(buf) == 1200 and buf == b'\\r\\nAT-S.OK\\r\\n+WIND:55:x\\r\\n' * 50)
+s.close()
+print(m.var('fw_version'), m.wlan.isconnected())
+""", timeout=90)
+    assert out.split("\n")[:2] == ["True", "1.1.0 True"]

@@ -7,7 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import vectors as V
+from spwf04_tools import device_path
+
+device_path()  # the device package (micropython/) on CPython
+
+import vectors as V  # noqa: E402
 from spwf04 import parser as P
 
 

@@ -24,6 +24,9 @@ def install(module):
     """Route `import socket` / `ssl` / `tls` to the SPWF04SA `module` (an spwf04.Module, brought up, joined,
     clock set, CA loaded). Idempotent; uninstall() undoes it."""
     global _saved
+    import gc
+
+    gc.collect()  # the bring-up's garbage first: our code then fills holes instead of splitting free space
     from . import socket as s
     from . import ssl as t
 

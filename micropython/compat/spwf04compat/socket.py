@@ -15,7 +15,7 @@ except ImportError:  # CPython
         return x
 
 
-from spwf04.socket import Socket
+from spwf04.socket import Socket, _plain
 
 AF_INET = const(2)
 AF_INET6 = const(10)
@@ -53,7 +53,10 @@ class socket(Socket):
         if self._addr is not None or self.id is not None or self._closed:
             raise OSError(errno.EALREADY, "socket already connected or closed")
         host = addr[0]
-        self._addr = (host.decode() if isinstance(host, bytes) else host, int(addr[1]))
+        if isinstance(host, bytes):
+            host = host.decode()
+        _plain("host", host)  # bad input is named here, not at the first read or write
+        self._addr = (host, int(addr[1]))
         if self._hs:
             self._open()
 

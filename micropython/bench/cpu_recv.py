@@ -1,0 +1,30 @@
+# CPU cost of a bulk receive through the driver, for callgrind (spwf04_tools/bench/cpu.py). Run by the unix
+# port directly (not over the REPL), with SPWF04_MODULE pointing at an unpaced simulator:
+#
+#   micropython -c "import bench.cpu_recv as B; B.main('127.0.0.1', <peer port>, 65536, <ssid>, <key>)"
+#
+# Set-up (reset, join, connect, request) happens before the first mark(), the bulk receive between the two
+# marks, the close after the second: callgrind's part 2 is the receive alone.
+import time
+
+from bench import common as C
+
+
+def main(host, port, n, ssid, key, settle_ms=500):
+    buf = C.buffer()
+    m = C.bring_up(ssid, key)
+    s = m.socket()
+    s.settimeout(60)
+    s.connect((host, port))
+    s.write(("R %d cpu\n" % n).encode())
+    time.sleep_ms(settle_ms)  # the simulator fills its socket buffer meanwhile: the receive never waits long
+    C.mark()
+    got = 0
+    while got < n:
+        k = s.readinto(buf, min(n - got, len(buf)))
+        if not k:
+            break
+        got += k
+    C.mark()
+    s.close()
+    C.report({"bytes": got})

@@ -1,0 +1,84 @@
+"""Integrity: 1 MiB through a loopback echo peer under the faults that must cost nothing - WIND storms,
+random fragmentation of every module line and payload, lost and stale +WIND:55 - with SHA-256 equality
+of both directions: zero corrupted or lost bytes."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from faultkit import JOIN
+from spwf04_tools.sim.config import Faults
+
+pytestmark = [pytest.mark.virtual_only, pytest.mark.slow, pytest.mark.timeout(600)]
+
+MIB = 1024 * 1024
+BLOCK = 4096
+
+ECHO_MIB = f"""
+TB = bytearray({BLOCK})  # preallocated: a 60 KB heap must not fragment under the test's own allocations
+def blk(i):
+    d = hashlib.sha256(b'%d' % i).digest()
+    for j in range(0, {BLOCK}, 32):
+        TB[j:j + 32] = d
+    return TB
+def big_echo(port, total):
+    s = m.socket()
+    s.connect(('127.0.0.1', port))
+    s.settimeout(30)
+    tx = hashlib.sha256()
+    rx = hashlib.sha256()
+    buf = bytearray({BLOCK})
+    mv = memoryview(buf)
+    n = 0
+    t = time.ticks_ms()
+    for i in range(total // {BLOCK}):
+        b = blk(i)
+        tx.update(b)
+        s.write(b)
+        got = 0
+        while got < {BLOCK}:
+            k = s.readinto(mv[got:])
+            if not k:
+                raise OSError(errno.EIO, 'echo ended early at %d' % (n + got))
+            got += k
+        rx.update(buf)
+        n += got
+    ms = time.ticks_diff(time.ticks_ms(), t)
+    s.close()
+    return '%s %s %d %d' % (binascii.hexlify(tx.digest()).decode(), binascii.hexlify(rx.digest()).decode(), n, ms)
+"""
+
+
+def want_sha256(total: int) -> str:
+    h = hashlib.sha256()
+    for i in range(total // BLOCK):
+        h.update(hashlib.sha256(b"%d" % i).digest() * (BLOCK // 32))
+    return h.hexdigest()
+
+
+STORMS = {
+    "wind-storm+fragmentation+lost+stale-wind55": Faults(wind_inject=0.5, fragment=0.5, fragment_max=6,
+                                                         fragment_gap=0.0005, wind55_loss=0.3,
+                                                         wind55_stale=0.3, seed=101),
+    "wind-at-every-line": Faults(wind_inject=1.0, seed=102),
+    "every-wind55-lost": Faults(wind55_loss=1.0, seed=103),
+}
+
+
+@pytest.mark.parametrize("row", list(STORMS), ids=list(STORMS))
+def test_one_mib_echo_under_faults_is_bit_exact(driver, board, fsim, peer, row, record_property):
+    board.exec(JOIN + ECHO_MIB, timeout=60)
+    fsim.reconfigure(faults=STORMS[row])
+    out = board.exec(f"print('MIB', big_echo({peer.port}, {MIB}))\n", timeout=560)
+    line = [l for l in out.splitlines() if l.startswith("MIB ")][0]
+    _, tx, rx, n, ms = line.split()
+    want = want_sha256(MIB)
+    assert int(n) == MIB
+    assert tx == want
+    assert rx == want, f"{row}: the bytes that came back differ from the bytes sent"
+    assert peer.rx_bytes == MIB, f"the peer received {peer.rx_bytes} bytes, not {MIB}"
+    assert not fsim.sockets
+    record_property("mib_echo_ms", int(ms))
+    print(f"{row}: 1 MiB echo bit-exact in {int(ms) / 1000:.1f} s")

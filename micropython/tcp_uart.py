@@ -114,16 +114,16 @@ class TcpUart(io.IOBase):
 
     def readline(self):
         self._fill()
-        data = bytes(self._mv[self._start : self._end])
-        i = data.find(b"\n")
+        s, e = self._start, self._end
+        if s == e:
+            return None
+        i = self._buf.find(b"\n", s, e)  # in place: copy the line only, not the payload buffered behind it
         if i < 0:
-            if not data:
-                return None
-            if self._end < len(self._buf):
+            if e < len(self._buf):
                 return None  # no full line yet; like UART(timeout=0) we do not wait
-            i = len(data) - 1  # buffer full without a newline: hand it out so nothing stalls
-        self._start += i + 1
-        return data[: i + 1]
+            i = e - 1  # buffer full without a newline: hand it out so nothing stalls
+        self._start = i + 1
+        return bytes(self._mv[s : i + 1])
 
     def write(self, buf):
         self._check()

@@ -73,7 +73,7 @@ class WindCounter:
 
 def mark():
     """A boundary for callgrind: `valgrind --tool=callgrind --dump-before=mp_micropython_heap_lock` starts a
-    new profile part here, so a run's parts are [start-up, region, ...]. Costs nothing measurable."""
+    new profile part here, so a run's parts are [start-up, region, rest]. A few hundred instructions."""
     import micropython
 
     micropython.heap_lock()

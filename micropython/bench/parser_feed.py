@@ -5,10 +5,12 @@
 # into the armed buffer (payload_buf/payload_filled, as the driver's UART.readinto() does).
 #
 #   micropython -c "import bench.parser_feed as B; B.main(65536)"
+from micropython import const
+
 from bench import common as C
 from spwf04 import parser as P
 
-_SEG = 730  # the module's TCP segment: one +WIND:55 per segment received
+_SEG = const(730)  # the module's TCP segment: one +WIND:55 per segment received
 
 
 def _frames(n, k):

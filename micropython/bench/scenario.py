@@ -42,13 +42,14 @@ def main(ssid, key, ca, host, port, name, n):
     s.write(("R %d scenario\n" % n).encode())
     checkpoint("request sent")
     h = hashlib.sha256()
+    mv = memoryview(buf)
     got = 0
     half = False
     while got < n:
         k = s.readinto(buf, min(n - got, len(buf)))
         if not k:
             raise OSError(5, "peer closed after %d of %d bytes" % (got, n))
-        h.update(memoryview(buf)[:k])
+        h.update(buf if k == len(buf) else mv[:k])
         got += k
         if not half and got * 2 >= n:
             half = True

@@ -86,6 +86,13 @@ def ymd(epoch):
     return "%04d-%02d-%02d" % (yoe + era * 400 + (m <= 2), m, doy - (153 * mp + 2) // 5 + 1)
 
 
+def _log(lst, item):
+    # keep the last _LOG items, in place (no new list per line)
+    if len(lst) >= _LOG:
+        lst.pop(0)
+    lst.append(item)
+
+
 def _ms(t):
     return ticks_diff(ticks_ms(), t)
 
@@ -124,7 +131,7 @@ class Module:
         self.on_wind = None  # optional user callback(ev) for every +WIND
         self.fw = None  # "1.1.0" after init()
         self.build = None  # from +WIND:1:Poweron:<build>
-        self.winds = []  # the last few +WIND lines (diagnostics)
+        self.winds = []  # the last few +WIND lines but 55 (diagnostics)
         self.stray = []  # the last few lines that belonged to no command
         self._socks = [None] * _MAX_SOCKETS
         self._tls = None
@@ -207,7 +214,7 @@ class Module:
             self._echo = True
             return
         if self._lines is None:
-            self.stray = self.stray[1 - _LOG:] + [redact(ev.line)]
+            _log(self.stray, redact(ev.line))
             return
         if self._hook is not None:
             self._hook(ev)
@@ -220,8 +227,9 @@ class Module:
 
     def _wind(self, ev):
         n = ev.number
-        self.winds = self.winds[1 - _LOG:] + [ev.line]
         prm = ev.params
+        if n != 55:  # (data-path indications would only flush the interesting ones out)
+            _log(self.winds, ev.line)
         if n == 55:  # Pending Data::<id>:<received>:<cumulated> (client sockets: empty first field)
             if len(prm) >= 4 and prm[0] == "" and prm[1].isdigit():
                 s = self._sock(int(prm[1]))

@@ -176,7 +176,8 @@ class Parser:
                 line = bytes(self._mv[: self._n])
                 self._n = 0
             elif j - i > size:
-                self.on_event(_garbage("line too long", data[i:j], size))
+                # (preview from the first `size` bytes, exactly what the fragmented path holds)
+                self.on_event(_garbage("line too long", data[i : i + size], size))
                 i = j + 1
                 continue
             else:

@@ -105,6 +105,8 @@ class Socket(_Base):
     def _ok(self):
         e = self._err
         if e is not None:
+            if e[0] is ModuleReset:
+                self._m._reset_exc = None  # reported here: the next module call need not repeat it
             raise e[0](e[1], e[2])
         if self._closed:
             raise OSError(errno.EBADF, "socket closed")
@@ -153,7 +155,7 @@ class Socket(_Base):
             self._st = 1
 
     def _read(self, mv, off, k):
-        # One SOCKR of k bytes straight into mv[off:off+k]. Returns k, or None if no payload came.
+        # One SOCKR of k bytes straight into mv[off:off+k]. Returns k or raises.
         m = self._m
         p = m._parser
         dst = mv if off == 0 and k == len(mv) else mv[off : off + k]
@@ -182,17 +184,14 @@ class Socket(_Base):
             raise
         finally:
             p.disarm()
-        st = self._st
-        if st == 2:
+        if self._st == 2:
             return k
-        if st == 3:
-            self._fail(errno.EIO, "SOCKR framing lost (text after the payload): data of this socket is corrupt")
-            self._ok()
-        # AT-S.OK without payload: the module had less than we thought.
-        self._avail = 0
-        self._exact = False
-        self._dirty = True
-        return None
+        # Text after the payload, or AT-S.OK without any (a damaged Reading line: the data went by as
+        # text). We never ask for more than is pending, so this is lost framing, not "no data": the
+        # bytes are gone and the socket's stream cannot be trusted.
+        self._fail(errno.EIO, "SOCKR framing lost (%s): data of this socket is corrupt" % (
+            "text after the payload" if self._st == 3 else "no payload"))
+        self._ok()
 
     def _recv1(self, mv, off, n, dl):
         # Some bytes into mv[off:off+n]: count > 0, 0 at end-of-file, None if none by the deadline
@@ -206,10 +205,7 @@ class Socket(_Base):
                     k = n
                 if k > m.read_max:
                     k = m.read_max
-                r = self._read(mv, off, k)
-                if r:
-                    return r
-                continue
+                return self._read(mv, off, k)
             m.pump()  # a WIND may be waiting in the UART buffer
             if self._avail:
                 continue
@@ -422,8 +418,15 @@ class Socket(_Base):
         i = self.id
         m = self._m
         try:
-            if i is not None and self._err is None and m._socks[i] is self:
-                self._close_module(i)
+            if i is not None and m._socks[i] is self:
+                if self._err is None:
+                    self._close_module(i)
+                elif self._err[0] is not ModuleReset:
+                    # Failed (timeout, framing) but the module still holds it: free it, best effort.
+                    try:
+                        self._close_module(i)
+                    except OSError:
+                        pass
         finally:
             self._closed = True
             self._unregister()

@@ -483,6 +483,20 @@ def case_wind_inside_payload_is_detected(ctx):
     assert m.var("fw_version") == "1.1.0"
 
 
+def case_damaged_reading_line_never_skips_data(ctx):
+    f, m = joined()
+    s = m.socket()
+    s.connect(("10.0.0.2", 80))
+    f.peer_send(0, b"hello")
+    f.damage_reading = True
+    e = raises(OSError, s.read, 5)
+    assert e.args[0] == errno.EIO and "framing" in str(e)
+    f.peer_send(0, b"world")
+    raises(OSError, s.read, 5)  # never b"world" in place of b"hello"
+    s.close()  # best effort: the module's socket is freed too
+    assert 0 not in f.sockets
+
+
 def case_lost_tx_payload_bytes(ctx):
     # a few bytes lost: the probe's "AT\r" completes the payload; the module answers; resync works
     f, m = joined()

@@ -112,6 +112,7 @@ class FakeModule:
         self.lose_tx = 0  # the next host payload loses this many bytes (the module keeps waiting)
         self.wind_in_payload = False  # put a WIND inside the next SOCKR payload
         self.reset_in_payload = False  # reboot in the middle of the next SOCKR payload
+        self.damage_reading = False  # damage the next AT-S.Reading line
         self.reset_on = None  # command prefix: the module reboots instead of answering
         self.hang_next = False  # the next command gets no answer at all (busy)
         self.late_next = False  # the next command's answer comes only when another command arrives
@@ -544,7 +545,11 @@ class FakeModule:
         if s.rpos > 8192:
             s.rx = s.rx[s.rpos :]
             s.rpos = 0
-        self.emit("AT-S.Reading:%d:%d" % (n, s.received))
+        if self.damage_reading:  # a byte of the Reading line lost: the data goes by as text
+            self.damage_reading = False
+            self.emit("AT-S.Reding:%d:%d" % (n, s.received))
+        else:
+            self.emit("AT-S.Reading:%d:%d" % (n, s.received))
         if self.lose_rx:
             data = data[: max(0, n - self.lose_rx)]
             self.lose_rx = 0

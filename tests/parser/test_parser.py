@@ -180,3 +180,14 @@ def test_reset_forgets_partial_state():
     p.reset()
     p.feed(b"AT-S.OK\r\n")
     assert [e.kind for e in evs] == [P.INFO, P.OK]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=200), st.integers(min_value=16, max_value=80), st.integers(min_value=1, max_value=9))
+def test_arbitrary_bytes_same_events_for_any_split_and_small_buffer(data, size, step):
+    """Garbage and over-long lines too: the events (previews included) do not depend on the split."""
+    data = data + b"\r\nAT-S.Reading:3:3\r\nabcAT-S.OK\r\n" + data
+    want, _ = V.run([data], size=size, sizes=[3])
+    chunks = [data[i : i + step] for i in range(0, len(data), step)]
+    assert V.run(chunks, size=size, sizes=[3])[0] == want
+    assert V.run([data[i : i + 1] for i in range(len(data))], size=size, sizes=[3])[0] == want

@@ -48,6 +48,7 @@ class BulkPeer:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._sinks: dict[str, Sink] = {}
+        self._conns: set[socket.socket] = set()
         self.errors: list[str] = []
         self.connections = 0
 
@@ -72,13 +73,19 @@ class BulkPeer:
         if self._srv is not None:
             self._srv.close()
             self._srv = None
+        with self._lock:
+            conns = list(self._conns)
+        for c in conns:  # wakes threads blocked in recv (a board that never closed its socket)
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         for t in self._threads:
             t.join(timeout)
         self._threads.clear()
 
     def sink(self, tag: str, timeout: float = 10.0) -> Sink:
         """The result of the W request tagged `tag` (waits until the server has read all of it)."""
-        deadline = threading.Event()
         for _ in range(int(timeout / 0.05)):
             with self._lock:
                 r = self._sinks.get(tag)
@@ -86,7 +93,7 @@ class BulkPeer:
                     return r
             if self.errors:
                 raise RuntimeError(f"bench peer: {self.errors[-1]}")
-            deadline.wait(0.05)
+            self._stop.wait(0.05)
         with self._lock:
             r = self._sinks.get(tag)
         raise TimeoutError(f"bench peer: request {tag!r} incomplete after {timeout} s "
@@ -111,6 +118,8 @@ class BulkPeer:
 
     def _serve(self, raw: socket.socket) -> None:
         raw.settimeout(IO_TIMEOUT)
+        with self._lock:
+            self._conns.add(raw)
         try:
             conn = self.context.wrap_socket(raw, server_side=True) if self.context else raw
             with conn:
@@ -133,6 +142,8 @@ class BulkPeer:
                     self.errors.append(f"{type(exc).__name__}: {exc}")
                 log.warning("bench peer: %s", exc)
         finally:
+            with self._lock:
+                self._conns.discard(raw)
             raw.close()
 
     def _header(self, conn: socket.socket) -> tuple[bytes, bytes]:

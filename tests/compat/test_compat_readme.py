@@ -1,4 +1,4 @@
-"""The README / docs/compat.md examples, run as written (host, port and paths pointed at a local server)."""
+"""The README examples (also in docs/compat.md), run as written (host, port and paths pointed at a local server)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from spwf04_tools import REPO_ROOT
 
 pytestmark = pytest.mark.virtual_only
 
-DOC = REPO_ROOT / "docs" / "compat.md"
+DOC = REPO_ROOT / "README.md"
 
 
 def _examples() -> list[str]:

@@ -147,6 +147,7 @@ class Module:
         self._broken = None  # why the module needs init() (it stopped answering)
         self._desync = False  # a late final line of a timed-out command may still arrive
         self._stuck = 0  # payload bytes the module may still be waiting for
+        self._a = 0  # UART bytes seen buffered at the last payload check
         self._clock = None  # (epoch, ticks) when the driver set the module clock
         self._drop(None)
 
@@ -283,10 +284,13 @@ class Module:
         left = p.payload_left
         if left:
             a = u.any()
-            if a < left and a < _BATCH:
-                if a:
-                    sleep_ms(1)  # a batch is building up
+            if not a:
                 return False
+            if a < left and a < _BATCH and a != self._a:
+                self._a = a  # a batch is building up; read as soon as it stops growing (small rxbuf)
+                sleep_ms(1)
+                return False
+            self._a = 0
             pos = p.payload_pos
             n = u.readinto(p.payload_buf if pos == 0 else p.payload_buf[pos:])
             if not n:

@@ -324,6 +324,16 @@ def case_wind_count_modes_never_overread(ctx):
         assert any(c.startswith("AT+S.SOCKQ") for c in f.log), mode
 
 
+def case_small_uart_receive_buffer(ctx):
+    f, m = joined()
+    f.rxcap = 64  # machine.UART's default rxbuf: a payload batch can never build up
+    s = m.socket()
+    s.connect(("10.0.0.2", 80))
+    blob = data_of(5000, 9)
+    f.peer_send(0, blob)
+    assert s.read(5000) == blob
+
+
 def case_crlf_after_payload_tolerated(ctx):
     f, m = joined(crlf_after_payload=True)
     s = m.socket()

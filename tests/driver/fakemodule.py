@@ -85,6 +85,7 @@ class FakeModule:
         self.frag = frag  # 1..frag more bytes "arrive" at every UART call ...
         self.rate = rate  # ... and rate bytes per elapsed millisecond
         self.last = ticks_ms()
+        self.rxcap = 1 << 30  # the UART's receive buffer (stm32 default rxbuf is 64)
         self.partial_lines = partial_lines  # readline returns partial lines (stm32) or None (TcpUart)
         self.out = bytearray()
         self.opos = 0
@@ -150,7 +151,7 @@ class FakeModule:
         t = ticks_ms()
         dt = t - self.last
         self.last = t
-        self.arrived = min(n, self.arrived + 1 + self.rng.next(self.frag) + dt * self.rate)
+        self.arrived = min(n, self.arrived + 1 + self.rng.next(self.frag) + dt * self.rate, self.rxcap)
 
     def _take(self, n):
         d = bytes(self.out[self.opos : self.opos + n])

@@ -763,9 +763,20 @@ def render_text(dec: Decoder, summary: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+# A PEM private key anywhere in the capture (TLSCERT=key payload, or a host that printed one): its body is
+# masked before decoding, so no code path below can print it. Same length, line ends kept, so payload
+# byte counts stay checkable.
+_PEM_KEY = re.compile(rb"(-----BEGIN [A-Z ]*PRIVATE KEY-----)(.*?)(-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.S)
+_NOT_LINE_END = re.compile(rb"[^\r\n]")
+
+
+def mask_private_keys(data: bytes) -> bytes:
+    return _PEM_KEY.sub(lambda m: m.group(1) + _NOT_LINE_END.sub(b"*", m.group(2)) + m.group(3), data)
+
+
 def decode_bytes(data: bytes, fw: str | None = None) -> tuple[Decoder, dict[str, Any]]:
     dec = Decoder(fw)
-    dec.decode(read_capture(data))
+    dec.decode(read_capture(mask_private_keys(data)))
     return dec, summarise(dec)
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import socket
-import threading
 import time
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 
+from spwf04_tools.loopback import LoopbackServer
 from spwf04_tools.pki import PKIOptions, build_pki
 from spwf04_tools.repl_link import DeviceError
 from spwf04_tools.sim.config import Behaviour, Faults
@@ -54,80 +54,38 @@ def sim_clean(sim):
     sim.factory_reset()
 
 
-class Peer:
-    """Loopback TCP server threads: echo, or a scripted exchange (receive n bytes hashing, send bytes,
-    close)."""
+class Peer(LoopbackServer):
+    """Loopback TCP peer: echo, or a scripted exchange (receive n bytes hashing, send bytes, close)."""
 
     def __init__(self, mode: str = "echo", recv_n: int = 0, send: bytes | None = None,
                  send_chunks: int = 0, close: bool = False) -> None:
-        self.srv = socket.create_server(("127.0.0.1", 0))
-        self.srv.settimeout(0.2)
-        self.port = self.srv.getsockname()[1]
+        super().__init__()
         self.mode, self.recv_n, self.send, self.send_chunks, self.close_after = mode, recv_n, send, send_chunks, close
         self.rx_hash = hashlib.sha256()
         self.rx_len = 0
-        self.accepted = 0
-        self.errors: list[str] = []
-        self.conns: list[socket.socket] = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._accept, daemon=True)]
-        self._threads[0].start()
+        self.start()
 
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                c, _ = self.srv.accept()
-            except (TimeoutError, socket.timeout):
-                continue
-            except OSError:
-                return
-            self.accepted += 1
-            self.conns.append(c)
-            t = threading.Thread(target=self._serve, args=(c,), daemon=True)
-            t.start()
-            self._threads.append(t)
-
-    def _serve(self, c: socket.socket) -> None:
-        c.settimeout(60)
-        try:
-            if self.mode == "echo":
-                while not self._stop.is_set():
-                    d = c.recv(4096)
-                    if not d:
-                        return
-                    c.sendall(d)
-            else:
-                while self.rx_len < self.recv_n:
-                    d = c.recv(65536)
-                    if not d:
-                        break
-                    self.rx_hash.update(d)
-                    self.rx_len += len(d)
-                if self.send:
-                    c.sendall(self.send)
-                for i in range(self.send_chunks):
-                    c.sendall(chunk(i))
-                if not self.close_after:
-                    while c.recv(4096):
-                        pass
-        except OSError as e:
-            self.errors.append(repr(e))
-        finally:
-            c.close()
-
-    def __enter__(self) -> "Peer":
-        return self
-
-    def __exit__(self, *a: object) -> None:
-        self._stop.set()
-        self.srv.close()
-        for c in self.conns:  # wake serving threads blocked in recv
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
+    def serve(self, c: socket.socket) -> None:
+        if self.mode == "echo":
+            while not self.stopping:
+                d = c.recv(4096)
+                if not d:
+                    return
+                c.sendall(d)
+            return
+        while self.rx_len < self.recv_n:
+            d = c.recv(65536)
+            if not d:
+                break
+            self.rx_hash.update(d)
+            self.rx_len += len(d)
+        if self.send:
+            c.sendall(self.send)
+        for i in range(self.send_chunks):
+            c.sendall(chunk(i))
+        if not self.close_after:
+            while c.recv(4096):
                 pass
-        for t in self._threads:
-            t.join(5)
 
 
 def _key_id(cert: x509.Certificate) -> str:

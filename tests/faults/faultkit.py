@@ -4,88 +4,40 @@ from __future__ import annotations
 
 import hashlib
 import socket
-import threading
 
+from spwf04_tools.loopback import LoopbackServer
 from spwf04_tools.sim.config import DEFAULT_AP, Faults
 
 SSID, KEY = DEFAULT_AP.ssid, DEFAULT_AP.passphrase  # the simulator's documented default network (not a secret)
 
 
-class EchoPeer:
+class EchoPeer(LoopbackServer):
     """Loopback TCP echo server: every connection echoes everything; counts connections and bytes, and
     can be told to answer one request line with a fixed reply and close (soak 'requests')."""
 
     def __init__(self, reply: bytes | None = None) -> None:
-        self.srv = socket.create_server(("127.0.0.1", 0))
-        self.srv.settimeout(0.2)
-        self.port = self.srv.getsockname()[1]
+        super().__init__()
         self.reply = reply
-        self.accepted = 0
         self.rx_bytes = 0
-        self.open = 0
-        self.errors: list[str] = []
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._conns: list[socket.socket] = []
-        self._threads = [threading.Thread(target=self._accept, daemon=True)]
-        self._threads[0].start()
+        self.start()
 
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                c, _ = self.srv.accept()
-            except (TimeoutError, socket.timeout):
-                continue
-            except OSError:
-                return
-            with self._lock:
-                self.accepted += 1
-                self.open += 1
-                self._conns.append(c)
-            t = threading.Thread(target=self._serve, args=(c,), daemon=True)
-            t.start()
-            self._threads.append(t)
-            self._threads = [t for t in self._threads if t.is_alive()]
-
-    def _serve(self, c: socket.socket) -> None:
-        c.settimeout(60)
-        try:
-            if self.reply is not None:
-                got = b""
-                while not got.endswith(b"\n"):
-                    d = c.recv(4096)
-                    if not d:
-                        return
-                    got += d
-                c.sendall(self.reply)
-                return
-            while not self._stop.is_set():
-                d = c.recv(65536)
+    def serve(self, c: socket.socket) -> None:
+        if self.reply is not None:
+            got = b""
+            while not got.endswith(b"\n"):
+                d = c.recv(4096)
                 if not d:
                     return
-                with self._lock:
-                    self.rx_bytes += len(d)
-                c.sendall(d)
-        except OSError as e:
-            self.errors.append(repr(e))
-        finally:
+                got += d
+            c.sendall(self.reply)
+            return
+        while not self.stopping:
+            d = c.recv(65536)
+            if not d:
+                return
             with self._lock:
-                self.open -= 1
-            c.close()
-
-    def __enter__(self) -> "EchoPeer":
-        return self
-
-    def __exit__(self, *a: object) -> None:
-        self._stop.set()
-        self.srv.close()
-        for c in list(self._conns):
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        for t in self._threads:
-            t.join(5)
+                self.rx_bytes += len(d)
+            c.sendall(d)
 
 
 def pattern(i: int) -> bytes:

@@ -16,10 +16,9 @@ import hashlib
 import logging
 import socket
 import ssl
-import threading
 from dataclasses import dataclass
-from types import TracebackType
 
+from ..loopback import LoopbackServer
 from .stream import blocks
 
 log = logging.getLogger(__name__)
@@ -38,51 +37,14 @@ class Sink:
     sha256: str
 
 
-class BulkPeer:
+class BulkPeer(LoopbackServer):
+    io_timeout = IO_TIMEOUT
+
     def __init__(self, context: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> None:
+        super().__init__(host)
         self.context = context
-        self.host = host
-        self.port = 0
-        self._srv: socket.socket | None = None
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
         self._sinks: dict[str, Sink] = {}
-        self._conns: set[socket.socket] = set()
-        self.errors: list[str] = []
-        self.connections = 0
-
-    def __enter__(self) -> "BulkPeer":
-        self.start()
-        return self
-
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        s = socket.create_server((self.host, 0))
-        s.settimeout(0.2)
-        self._srv = s
-        self.port = int(s.getsockname()[1])
-        t = threading.Thread(target=self._accept, name=f"bench-peer:{self.port}", daemon=True)
-        t.start()
-        self._threads.append(t)
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._srv is not None:
-            self._srv.close()
-            self._srv = None
-        with self._lock:
-            conns = list(self._conns)
-        for c in conns:  # wakes threads blocked in recv (a board that never closed its socket)
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        for t in self._threads:
-            t.join(timeout)
-        self._threads.clear()
+        self.connections = 0  # connections that got through the TLS handshake (or plain ones)
 
     def sink(self, tag: str, timeout: float = 10.0) -> Sink:
         """The result of the W request tagged `tag` (waits until the server has read all of it)."""
@@ -101,25 +63,7 @@ class BulkPeer:
 
     # --- server threads ---------------------------------------------------------------------------------
 
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            srv = self._srv
-            if srv is None:
-                return
-            try:
-                conn, _ = srv.accept()
-            except (TimeoutError, socket.timeout):
-                continue
-            except OSError:
-                return
-            t = threading.Thread(target=self._serve, args=(conn,), name="bench-peer-conn", daemon=True)
-            t.start()
-            self._threads.append(t)
-
-    def _serve(self, raw: socket.socket) -> None:
-        raw.settimeout(IO_TIMEOUT)
-        with self._lock:
-            self._conns.add(raw)
+    def serve(self, raw: socket.socket) -> None:
         try:
             conn = self.context.wrap_socket(raw, server_side=True) if self.context else raw
             with conn:
@@ -136,15 +80,10 @@ class BulkPeer:
                 else:
                     self._sink(conn, n, tag, rest)
                 self._wait_close(conn)
-        except (OSError, ssl.SSLError, ValueError) as exc:
-            if not self._stop.is_set():
-                with self._lock:
-                    self.errors.append(f"{type(exc).__name__}: {exc}")
+        except (OSError, ValueError) as exc:
+            if not self.stopping:
                 log.warning("bench peer: %s", exc)
-        finally:
-            with self._lock:
-                self._conns.discard(raw)
-            raw.close()
+            raise
 
     def _header(self, conn: socket.socket) -> tuple[bytes, bytes]:
         buf = b""

@@ -57,8 +57,8 @@ def _outside(event: str, args: tuple) -> str | None:
     return None
 
 
-def test_default_refuses_non_loopback_and_nothing_leaves(driver, board, secret_sim):
-    assert SimConfig().allow_remote is False
+def _try_outside(board) -> tuple[str, list[str]]:
+    """Run TRY on the board with every non-loopback connect/lookup in this process blocked and recorded."""
     attempts: list[str] = []
 
     def on(event: str, args: tuple) -> None:
@@ -69,6 +69,12 @@ def test_default_refuses_non_loopback_and_nothing_leaves(driver, board, secret_s
 
     with audit(on):
         out = board.exec(TRY, timeout=120)
+    return out, attempts
+
+
+def test_default_refuses_non_loopback_and_nothing_leaves(driver, board, secret_sim):
+    assert SimConfig().allow_remote is False
+    out, attempts = _try_outside(board)
     for host in REMOTE:
         assert f"REFUSED {host} 74" in out, out
     assert "CONNECTED" not in out
@@ -77,16 +83,7 @@ def test_default_refuses_non_loopback_and_nothing_leaves(driver, board, secret_s
 
 def test_allow_remote_is_the_only_way_out(driver, board, secret_sim):
     secret_sim.reconfigure(allow_remote=True)
-    attempts: list[str] = []
-
-    def on(event: str, args: tuple) -> None:
-        what = _outside(event, args)
-        if what:
-            attempts.append(what)
-            raise PermissionError("test: non-loopback traffic blocked")
-
-    with audit(on):
-        out = board.exec(TRY, timeout=120)
+    out, attempts = _try_outside(board)
     assert "CONNECTED" not in out  # blocked by the hook: the module reports the failure
     tried = " ".join(attempts)
     assert "203.0.113.7" in tried and "8.8.8.8" in tried, attempts

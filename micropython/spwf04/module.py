@@ -43,6 +43,7 @@ _CLOCK_MIN = const(1483228800)  # 2017-01-01: an earlier clock is unset
 _IDLE_MS = const(20)  # longest single wait for input (deadlines are checked in between)
 _BATCH = const(512)  # payload bytes gathered in the UART buffer before one readinto (half the board's rxbuf)
 _LOG = const(8)  # recent WIND/stray lines kept for diagnostics
+_W55 = const(0x800000)  # console_wind_off_medium bit 23 = WIND 55 (spec 3: bit k of _medium = WIND 32+k)
 
 # Indications that only a booting module sends (spec 5.1/5.3): seen unexpectedly = the module reset.
 _BOOT_WINDS = (0, 1, 2, 3, 7, 13, 65)
@@ -117,6 +118,7 @@ class Module:
         self.timeout = timeout
         self.read_max = read_max
         self._parser = P.Parser(self._on_event, line_max)
+        self._parser.on_w55 = self._w55
         self._poll = None
         try:
             import select
@@ -165,6 +167,8 @@ class Module:
         self._joinfail = 0
         self._joinlast = None
         self._clock = None
+        self._wmed = None  # console_wind_off_medium as the user has it (read once; -1: cannot mask)
+        self.w55off = False  # WIND 55 masked by the driver for a bulk receive (socket.py)
         if self._tls is not None:
             self._tls._drop()
 
@@ -225,6 +229,20 @@ class Module:
                 self._final = ev
         elif self._nfinal == 0:
             self._lines.append(ev)
+
+    def _w55(self, raw):
+        # The parser's fast path for +WIND:55:Pending Data::<id>:<received>:<cumulated>, the one line that
+        # comes per TCP segment: bytes only, no Event. Traced, watched (on_wind) or odd lines take the
+        # normal path.
+        if self._out or self.on_wind is not None:
+            return False
+        f = raw.split(b":")
+        if len(f) != 7 or f[3] or not f[4].isdigit():
+            return False
+        s = self._sock(int(f[4]))
+        if s is not None:
+            s._wind55(f[5], f[6])
+        return True
 
     def _wind(self, ev):
         n = ev.number
@@ -367,6 +385,8 @@ class Module:
         self._check()
         if self._desync:
             self._resync()
+        if self.w55off and ("WCFG" in cmd.upper() or "&W" in cmd.upper()):
+            self._mask55(False)  # never store the driver's temporary WIND 55 mask
         self.pump()  # what arrived before the command is not its answer
         self._check()
         self._lines = []
@@ -459,6 +479,32 @@ class Module:
             self._broken = "no answer while resynchronising after a timeout"
             raise OSError(errno.ETIMEDOUT, self._broken + "; call init()")
 
+    def _mask55(self, on):
+        # Mask (on) or unmask WIND 55 for a bulk receive (socket.py says when). SCFG only, never stored.
+        # Masked indications are dropped (spec 3): on unmasking every socket asks SOCKQ before trusting
+        # a count again.
+        v = self._wmed
+        if v is None:
+            try:
+                v = int(self.var("console_wind_off_medium", "AT+S.GCFG=console_wind_off_medium"), 16)
+            except (ModuleError, ValueError):
+                v = -1
+            self._wmed = v
+        if v < 0:
+            return
+        if not v & _W55:  # (WIND 55 already off by the user's choice: nothing to switch)
+            try:
+                self.cmd("AT+S.SCFG=console_wind_off_medium,0x%08x" % (v | _W55 if on else v))
+            except ModuleError:  # a firmware without this variable: keep the indications
+                self._wmed = -1
+                on = False
+        self.w55off = on
+        if not on:
+            for s in self._socks:
+                if s is not None:
+                    s._exact = False
+                    s._dirty = True
+
     def var(self, name, cmd=None):
         """Value of a status variable (AT+S.STS=<name>, or the given command, e.g. AT+S.GCFG=<name>) from
         its AT-S.Var:<name>=<value> line, as str."""
@@ -482,6 +528,9 @@ class Module:
             self._check()
             self._reboot(cmd)
             return ["AT-S.OK"]
+        if "WIND_OFF" in up:  # the user takes over the indication masks
+            self._wmed = None
+            self.w55off = False
         data = None
         if up.startswith("AT+S.SOCKR="):
             try:

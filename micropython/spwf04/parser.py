@@ -94,6 +94,10 @@ def classify(s):
     return Event(OTHER, s, s)
 
 
+# The final line of nearly every command, as one shared event (no decoding or allocation per command).
+_OK_EV = Event(OK, "AT-S.OK", "OK", None, None, [])
+
+
 def _garbage(reason, raw, n):
     return Event(GARBAGE, repr(bytes(raw[:_PREVIEW])), reason, n)
 
@@ -101,6 +105,9 @@ def _garbage(reason, raw, n):
 class Parser:
     def __init__(self, on_event, size=LINE_MAX):
         self.on_event = on_event
+        # Optional fast path (the driver's): on_w55(raw) gets every +WIND:55: line as bytes first and
+        # returns True if it handled it (no str, split or Event); False gives the normal WIND event.
+        self.on_w55 = None
         self.size = size
         self._buf = bytearray(size)  # the only line storage: nothing grows with the input
         self._mv = memoryview(self._buf)
@@ -219,6 +226,11 @@ class Parser:
                 return
 
     def _line1(self, raw):
+        if raw == b"AT-S.OK":
+            self.on_event(_OK_EV)
+            return
+        if self.on_w55 is not None and raw.startswith(b"+WIND:55:") and self.on_w55(raw):
+            return
         while True:
             try:
                 s = str(raw, "utf-8")

@@ -6,6 +6,13 @@
 # what we already know exactly (cumulated == known + received); anything else - a lost, stale or
 # differently-meant WIND - marks the socket dirty and the next read asks SOCKQ. Without any WIND, SOCKQ is
 # polled with a growing interval. +WIND:58 means end-of-file once SOCKQ says nothing is left.
+#
+# Bulk receive: when the WINDs announce small segments (< _SMALL bytes each, e.g. one per 730-byte TCP
+# segment: ~35 bytes of indication per 730 of data, ~5 % of the line) and a read wants more than is known
+# to be pending, WIND 55 is masked (one SCFG) and SOCKQ - the truth - gives the pending count; each SOCKR
+# then takes as much as SOCKQ reported (up to the buffer and read_max). As soon as no data is pending
+# (before any wait, in poll(), at close) the mask is restored and every socket asks SOCKQ again, since
+# masked indications are dropped (spec 3). No read ever waits on a WIND while it is masked.
 import errno
 import io
 import sys
@@ -25,6 +32,7 @@ from .module import _ms, ticks_ms
 _SEG = const(730)  # the module's TCP segment: SOCKW chunk (spec 6.9)
 _POLL_MIN = const(50)  # first SOCKQ poll without a WIND (ms); doubles up to _POLL_MAX
 _POLL_MAX = const(1000)
+_SMALL = const(2048)  # WINDs announcing less than this per line cost > ~1.7 % of the line: mask in bulk
 _LINE_CHUNK = const(128)  # readline reads this much at a time and keeps the rest
 _TCP_MS = const(15000)  # connect timeouts when the socket has none
 _TLS_MS = const(30000)  # spec 6.8: use >= 20 s for TLS
@@ -70,6 +78,8 @@ class Socket(_Base):
         self._pend = None  # bytes read past a readline's LF
         self._q_at = ticks_ms()
         self._q_int = _POLL_MIN
+        self._fresh = False  # _avail is SOCKQ's answer, no read since
+        self._small = False  # the last WIND 55 announced a small segment (see _SMALL)
         self._st = 0  # SOCKR progress: 1 Reading line, 2 payload complete, 3 framing lost
         self._hr = self._hook_read
         self._hq = self._hook_query
@@ -81,6 +91,7 @@ class Socket(_Base):
             c = int(c)
         except ValueError:
             r = c = -1
+        self._small = 0 < r < _SMALL
         if self._exact and r >= 0 and c == self._avail + r:
             self._avail = c
         else:
@@ -130,6 +141,7 @@ class Socket(_Base):
             self._dirty = False
 
     def _query(self):
+        self._fresh = True
         self._q_at = ticks_ms()
         try:
             self._call("AT+S.SOCKQ=%d" % self.id, self._hq)
@@ -160,6 +172,7 @@ class Socket(_Base):
         p = m._parser
         dst = mv if off == 0 and k == len(mv) else mv[off : off + k]
         self._avail -= k
+        self._fresh = False
         self._st = 0
         p.expect_payload(dst, k)
         try:
@@ -205,6 +218,12 @@ class Socket(_Base):
                     k = n
                 if k > m.read_max:
                     k = m.read_max
+                if k < n and k < m.read_max:  # a short read: more is wanted than is known to be pending
+                    if self._small and not m.w55off:
+                        m._mask55(True)  # bulk: SOCKQ counts from now on
+                    if m.w55off and not self._fresh:
+                        self._query()  # one SOCKQ now saves a short SOCKR (the module has likely more)
+                        continue
                 return self._read(mv, off, k)
             m.pump()  # a WIND may be waiting in the UART buffer
             if self._avail:
@@ -213,6 +232,9 @@ class Socket(_Base):
                 self._query()
                 if self._avail:
                     continue
+            if m.w55off:  # nothing pending: WINDs back on before anyone waits (then SOCKQ again)
+                m._mask55(False)
+                continue
             if self._eof and not self._dirty:
                 return 0
             if dl == 0:
@@ -334,16 +356,14 @@ class Socket(_Base):
         return got
 
     def read(self, n=-1):
-        if n is None or n < 0:  # all, until end-of-file
-            out = bytearray()
-            buf = bytearray(512)
-            mv = memoryview(buf)
+        if n is None or n < 0:  # all, until end-of-file: small chunks, so only the result needs one block
+            parts = []
             while True:
-                k = self.readinto(buf)
-                if not k:
+                b = self.read(512)
+                if not b:
                     break
-                out.extend(mv[:k])
-            return bytes(out)
+                parts.append(b)
+            return b"".join(parts)
         buf = bytearray(n)
         k = self.readinto(buf)
         if k is None:
@@ -421,6 +441,8 @@ class Socket(_Base):
             if i is not None and m._socks[i] is self:
                 if self._err is None:
                     self._close_module(i)
+                    if m.w55off:
+                        m._mask55(False)
                 elif self._err[0] is not ModuleReset:
                     # Failed (timeout, framing) but the module still holds it: free it, best effort.
                     try:
@@ -472,6 +494,8 @@ class Socket(_Base):
                     if (arg & _POLLIN and self.id is not None and not self._avail and not self._pend
                             and (self._dirty or _ms(self._q_at) >= self._q_int)):
                         self._query()
+                    if m.w55off and not self._avail:
+                        m._mask55(False)
                 except OSError:
                     return (arg & _POLLIN) | _POLLERR
             r = 0

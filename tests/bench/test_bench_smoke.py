@@ -61,7 +61,8 @@ def test_baseline_really_is_st_s_strategy(results) -> None:
             assert c["SCFG"] == 6 * reads  # winds off (3) and on (3) around every read
             assert c["SOCKQ"] >= reads  # a query before every read
         if t["strategy"] == "driver":
-            assert "SCFG" not in c, "the driver switched indications per read"
+            # WIND 55 may be masked for a bulk receive (one SCFG on, one off), never switched per read
+            assert c.get("SCFG", 0) <= 2, "the driver switched indications per read"
         if t["direction"] == "send":
             assert c["SOCKW"] >= SIZE // 730  # no SOCKW longer than the module's 730-byte segment
 

@@ -38,8 +38,6 @@ except ImportError:  # stm32 builds without SSL (NUCLEO_F401RE) have no hashlib.
     _hsha1 = None
 
 
-from .utc import civil, days
-
 try:
     from .errors import CertError  # one class for the whole driver (errors.py owns it when present)
 except ImportError:
@@ -278,13 +276,25 @@ def colon_hex(b):
 def to_epoch(t):
     """(Y, M, D, h, m, s) UTC -> UNIX seconds (port independent: no time.mktime epoch surprises)."""
     y, m, d, hh, mi, ss = t
-    return days(y, m, d) * 86400 + hh * 3600 + mi * 60 + ss
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m - 3 if m > 2 else m + 9) + 2) // 5 + d - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    return days * 86400 + hh * 3600 + mi * 60 + ss
 
 
 def from_epoch(s):
     """UNIX seconds -> (Y, M, D, h, m, s) UTC."""
-    n, rem = divmod(s, 86400)
-    return civil(n) + (rem // 3600, rem // 60 % 60, rem % 60)
+    days, rem = divmod(s, 86400)
+    z = days + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    m = mp + 3 if mp < 10 else mp - 9
+    return (yoe + era * 400 + (m <= 2), m, doy - (153 * mp + 2) // 5 + 1, rem // 3600, rem // 60 % 60, rem % 60)
 
 
 def fmt_time(t):

@@ -31,7 +31,6 @@ except ImportError:  # CPython (unit tests)
 
 from . import parser as P
 from .errors import ModuleError, ModuleReset, redact
-from .utc import civil, days
 
 _MAX_SOCKETS = const(8)
 _CMD_MAX = const(512)  # longest command line the module is known to take
@@ -67,9 +66,25 @@ def board_epoch():
     return t
 
 
+def days(y, m, d):
+    """Days since 1970-01-01 of a UTC date (proleptic Gregorian)."""
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m - 3 if m > 2 else m + 9) + 2) // 5 + d - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
 def ymd(epoch):
     """'YYYY-MM-DD' of UNIX seconds (UTC)."""
-    return "%04d-%02d-%02d" % civil(epoch // 86400)
+    z = epoch // 86400 + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    m = mp + 3 if mp < 10 else mp - 9
+    return "%04d-%02d-%02d" % (yoe + era * 400 + (m <= 2), m, doy - (153 * mp + 2) // 5 + 1)
 
 
 def _log(lst, item):

@@ -26,7 +26,7 @@ def certlib(board, tmp_path):
     board.mkdir("certlib")
     board.mkdir("certlib/spwf04")
     board.put_bytes(b"", "certlib/spwf04/__init__.py")
-    for name in ("cert", "errors", "utc"):
+    for name in ("cert", "errors"):
         out = tmp_path / f"{name}.mpy"
         subprocess.run([str(MPY_CROSS), "-o", str(out), str(DEVICE_DIR / "spwf04" / f"{name}.py")], check=True,
                        timeout=60)

@@ -169,6 +169,8 @@ class Module:
         self._clock = None
         self._wmed = None  # console_wind_off_medium as the user has it (read once; -1: cannot mask)
         self.w55off = False  # WIND 55 masked by the driver for a bulk receive (socket.py)
+        self._lost = False  # the module may hold sockets the driver does not know of (socket._sweep closes them)
+        self._raw = False  # at() opened a socket: the sweep cannot tell lost sockets from the user's
         if self._tls is not None:
             self._tls._drop()
 
@@ -485,11 +487,7 @@ class Module:
         # a count again.
         v = self._wmed
         if v is None:
-            try:
-                v = int(self.var("console_wind_off_medium", "AT+S.GCFG=console_wind_off_medium"), 16)
-            except (ModuleError, ValueError):
-                v = -1
-            self._wmed = v
+            v = self._read_wmed()
         if v < 0:
             return
         if not v & _W55:  # (WIND 55 already off by the user's choice: nothing to switch)
@@ -504,6 +502,15 @@ class Module:
                 if s is not None:
                     s._exact = False
                     s._dirty = True
+
+    def _read_wmed(self):
+        # The user's console_wind_off_medium (the driver's mask is OR-ed into it); -1: cannot mask.
+        try:
+            v = int(self.var("console_wind_off_medium", "AT+S.GCFG=console_wind_off_medium"), 16)
+        except (ModuleError, ValueError):
+            v = -1
+        self._wmed = v
+        return v
 
     def var(self, name, cmd=None):
         """Value of a status variable (AT+S.STS=<name>, or the given command, e.g. AT+S.GCFG=<name>) from
@@ -543,6 +550,8 @@ class Module:
             lines = [redact(e.line) for e in self.cmd(cmd, payload, timeout)]
         finally:
             self._parser.disarm()
+        if up.startswith("AT+S.SOCKON"):
+            self._raw = True  # a socket the driver does not own may exist now: no sweeping until init()
         lines.append(self._final.line)
         if data is not None:
             lines.append(bytes(data))
@@ -571,6 +580,7 @@ class Module:
         if self._echo:  # echo was on in the stored configuration: store it off (one flash write)
             self.cmd("AT+S.WCFG")
         self.fw = self.var("fw_version")
+        self._read_wmed()  # now, not in the middle of the first bulk receive that wants to mask WIND 55
         return self.fw
 
     def _silent(self):

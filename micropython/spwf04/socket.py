@@ -228,7 +228,9 @@ class Socket(_Base):
             m.pump()  # a WIND may be waiting in the UART buffer
             if self._avail:
                 continue
-            if self._dirty or _ms(self._q_at) >= self._q_int:
+            # After +WIND:58, end-of-file needs a SOCKQ of 0 after the last read: a count with lost digits
+            # ('Query:979' -> 'Query:9') must not end the stream early.
+            if self._dirty or (self._eof and not self._fresh) or _ms(self._q_at) >= self._q_int:
                 self._query()
                 if self._avail:
                     continue
@@ -280,26 +282,35 @@ class Socket(_Base):
                     self.id = i
                     self.peer = (ev.params[0], port)
 
-        try:
-            m.cmd("AT+S.SOCKON=%s,%d,NULL,%s" % (host, port, kind), None, ms, hook)
-        except ModuleError as e:
-            self._unregister()
-            if self.tls:
-                import gc
+        for attempt in (0, 1):
+            if m._lost:
+                _sweep(m)
+            try:
+                m.cmd("AT+S.SOCKON=%s,%d,NULL,%s" % (host, port, kind), None, ms, hook)
+                break
+            except ModuleError as e:
+                self._unregister()
+                if e.code == 75 and not attempt and len(m.sockets()) < len(m._socks):
+                    m._lost = True  # all ids in use, yet not all are ours: sweep the lost ones, try again
+                    continue
+                if self.tls:
+                    import gc
 
-                gc.collect()  # the diagnosis is loaded on demand: give it room
-                try:
-                    from .diag import diagnose
+                    gc.collect()  # the diagnosis is loaded on demand: give it room
+                    try:
+                        from .diag import diagnose
 
-                    d = diagnose(m, self, e)
-                except MemoryError:  # the module's own error still comes out
-                    d = "no memory left for the diagnosis (free some and retry)"
-                raise ModuleError(e.code, e.text, e.command, e.details, d)
-            raise
-        except BaseException:
-            self._unregister()
-            raise
+                        d = diagnose(m, self, e)
+                    except MemoryError:  # the module's own error still comes out
+                        d = "no memory left for the diagnosis (free some and retry)"
+                    raise ModuleError(e.code, e.text, e.command, e.details, d)
+                raise
+            except BaseException:
+                self._unregister()
+                m._lost = True  # timed out or interrupted: the module may have opened the socket all the same
+                raise
         if self.id is None:
+            m._lost = True
             raise OSError(errno.EIO, "SOCKON answered OK without an AT-S.On:<ip>:<id> line")
         self._q_at = ticks_ms()
 
@@ -432,39 +443,48 @@ class Socket(_Base):
     sendall = write
 
     def close(self):
-        """Drain what the module still holds (so SOCKC cannot fail with 77 Pending data), then SOCKC."""
+        """Drain what the module still holds (so SOCKC cannot fail with 77 Pending data), then SOCKC. A socket
+        that failed is closed best effort; whatever the module may still hold is swept (see _sweep)."""
         if self._closed:
             return
         i = self.id
         m = self._m
         try:
-            if i is not None and m._socks[i] is self:
-                if self._err is None:
+            if i is not None and m._socks[i] is self and (self._err is None or self._err[0] is not ModuleReset):
+                try:
                     self._close_module(i)
-                    if m.w55off:
-                        m._mask55(False)
-                elif self._err[0] is not ModuleReset:
-                    # Failed (timeout, framing) but the module still holds it: free it, best effort.
-                    try:
-                        self._close_module(i)
-                    except OSError:
-                        pass
+                except BaseException:
+                    m._lost = True  # the module may still hold the id: swept below or by the next connect()
+                    if self._err is None:
+                        raise
+                if m.w55off and self._err is None:
+                    m._mask55(False)
         finally:
             self._closed = True
             self._unregister()
             self._pend = None
+        if m._lost:
+            try:
+                _sweep(m)
+            except OSError:
+                pass  # line noise or a silent module: the next connect() sweeps again (or init() resets)
 
-    def _close_module(self, i):
+    def _close_module(self, i, drain=True):
+        # Drain (bounded), then SOCKC; 77 (pending data, spec 6.11) means more came meanwhile: again.
+        # drain=False tries SOCKC first (the sweep: most ids it tries are free and answer 76).
         m = self._m
-        scratch = bytearray(min(512, m.read_max))
-        mv = memoryview(scratch)
+        mv = None
         for attempt in range(4):
-            for _ in range(64):  # bounded drain: a peer that never stops sending cannot hold us forever
-                self._query()
-                if not self._avail:
-                    break
-                while self._avail:
-                    self._read(mv, 0, min(self._avail, len(scratch)))
+            if drain:
+                if mv is None:
+                    mv = memoryview(bytearray(min(512, m.read_max)))
+                for _ in range(64):  # a peer that never stops sending cannot hold us forever
+                    self._query()
+                    if not self._avail:
+                        break
+                    while self._avail:
+                        self._read(mv, 0, min(self._avail, len(mv)))
+            drain = True
             try:
                 m.cmd("AT+S.SOCKC=%d" % i)
                 return
@@ -512,3 +532,23 @@ class Socket(_Base):
 
     def __repr__(self):
         return "<Socket %s %s %s>" % (self.id, "tls" if self.tls else "tcp", self.peer)
+
+
+def _sweep(m):
+    # Close the module sockets the driver lost track of: a SOCKON that timed out (its AT-S.On line lost or
+    # late), a SOCKC that did not get through. Every id not in the driver's table is closed like one of ours
+    # (SOCKC first: a free id answers 76/78, spec 4), so this costs a SOCKC per free id and runs only after
+    # such a failure. Not after at() opened a socket by hand (it would be closed too). Raises (and stays
+    # due) when the module does not answer.
+    if m._raw:
+        return
+    for i in range(len(m._socks)):
+        if m._socks[i] is None:
+            s = Socket(m)
+            s.id = i
+            m._socks[i] = s  # WINDs for this id find it while it is drained
+            try:
+                s._close_module(i, False)
+            finally:
+                m._socks[i] = None
+    m._lost = False

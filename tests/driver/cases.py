@@ -386,6 +386,21 @@ def case_peer_close_with_lost_wind55(ctx):
     assert s.read() == b"x" * 3000
 
 
+def case_short_query_count_is_no_end_of_file(ctx):
+    # Lost digits in a SOCKQ answer after +WIND:58 ('Query:979' -> 'Query:9'): end-of-file only when a SOCKQ
+    # after the last read says 0, never because the data a count announced has been read.
+    for wind55 in ("A", "none"):
+        f, m = joined(wind55=wind55)
+        s = m.socket()
+        s.connect(("10.0.0.2", 80))
+        f.peer_send(0, data_of(979), wind=False)
+        f.peer_close(0)
+        f.query_shrink = 970
+        assert s.read() == data_of(979), wind55
+        s.close()
+        assert not f.sockets and not f.violations
+
+
 def case_close_drains_pending_data(ctx):
     f, m = joined()
     s = m.socket()
@@ -417,6 +432,37 @@ def case_eight_sockets_and_a_ninth(ctx):
     for s in socks:
         s.close()
     assert not f.sockets and not f.violations
+
+
+def case_lost_sockets_are_swept(ctx):
+    # A SOCKON whose answer is lost: the module opened a socket the driver never heard of.
+    f, m = joined()
+    keep = m.socket()
+    keep.connect(("10.0.0.9", 90))  # the driver's own socket: a sweep must leave it alone
+    f.mute_next = True
+    s = m.socket()
+    s.settimeout(0.3)
+    e = raises(OSError, s.connect, ("10.0.0.2", 80))
+    assert e.args[0] == errno.ETIMEDOUT and len(f.sockets) == 2
+    f.peer_send(1, b"unread", wind=False)  # the lost socket holds data: SOCKC says 77, the sweep drains
+    s.close()  # sweeps: SOCKC for every id the driver does not hold
+    assert list(f.sockets) == [0] and not f.violations
+    f.peer_send(0, b"mine")
+    assert keep.read(4) == b"mine"
+    # Ids lost without the driver noticing (all eight in use, one of them ours): connect sweeps and retries.
+    for i in range(1, 8):
+        f.c_sockon(["10.0.0.%d" % (i + 2), "1000", "NULL", "t"])
+    assert len(f.sockets) == 8 and m.sockets() == [keep]
+    s = m.socket()
+    s.connect(("10.0.0.50", 50))
+    assert sorted(f.sockets) == [0, 1] and sorted(x.id for x in m.sockets()) == [0, 1]
+    # Sockets opened by hand with at() are not the driver's to close: no sweep after that.
+    m.at("AT+S.SOCKON=10.0.0.60,60,NULL,t")
+    f.c_sockon(["10.0.0.61", "61", "NULL", "t"])  # (and a lost one)
+    m._lost = True
+    s.close()
+    keep.close()
+    assert sorted(f.sockets) == [2, 3] and not f.violations
 
 
 def case_connect_errors(ctx):

@@ -117,6 +117,8 @@ class FakeModule:
         self.reset_on = None  # command prefix: the module reboots instead of answering
         self.hang_next = False  # the next command gets no answer at all (busy)
         self.late_next = False  # the next command's answer comes only when another command arrives
+        self.mute_next = False  # the next command takes effect but its whole answer is lost on the line
+        self.query_shrink = 0  # the next SOCKQ answers this many fewer (lost digits: 'Query:979' -> 'Query:9')
         self.held_out = None
         self.flood = None  # a line the module repeats forever (a stuck module, noise)
         self.before = []  # lines to emit before the next command's answer
@@ -317,6 +319,9 @@ class FakeModule:
         if self.late_next:
             self.late_next = False
             self.held_out = self.out[start:]
+            self.out = self.out[:start]
+        if self.mute_next:
+            self.mute_next = False
             self.out = self.out[:start]
 
     def _command1(self, line):
@@ -529,7 +534,11 @@ class FakeModule:
         i = self._sock(a)
         if i is None:
             return
-        self.emit("AT-S.Query:%d" % self.sockets[i].pending())
+        n = self.sockets[i].pending()
+        if self.query_shrink and n:
+            n -= min(n, self.query_shrink)
+            self.query_shrink = 0
+        self.emit("AT-S.Query:%d" % n)
         self.ok()
 
     def c_sockr(self, a):

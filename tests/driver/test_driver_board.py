@@ -422,6 +422,7 @@ def test_module_reset_mid_operation_then_reinit(driver, board, sim_clean, pki, c
         out = board.exec(JOIN + f"""
 m.settime()
 m.timeout = 1500  # a reset inside SOCKR data is only noticed when the data stops coming
+buf = bytearray(3000)  # first, as constrained.rst advises: after the CA upload the heap is fragmented
 s = m.socket()
 s.connect(('127.0.0.1', {peer.port}))
 def work():
@@ -438,7 +439,6 @@ m.init()
 m.wlan.connect({SSID!r}, {KEY!r})
 s = m.socket()
 s.connect(('127.0.0.1', {peer.port}))
-buf = bytearray(3000)
 print(s.readinto(buf))
 """, timeout=120)
     assert out.split("\n")[:2] == ["reset True", "3000"]

@@ -1,10 +1,10 @@
 """Soak: many short requests (connect, send a request line, read the whole reply, close) under faults.
 `gc.mem_free()` must stay stable and no module socket may be left open (SOCKL empty at the end).
 
-`make test` runs 100 requests under the lossless faults (every one must succeed); `make soak`
-(`pytest -m soak --soak`) runs 3000 with garbage and lost bytes as well, where a request may fail with a
-documented exception (then the application re-initialises, as documented) but memory and sockets still may
-not leak."""
+`make test` runs 100 requests under the lossless faults (every one must succeed) and 2000 with garbage and
+lost bytes as well, where a request may fail with a documented exception (then the application
+re-initialises, as documented) but may never return wrong data, and memory and sockets still may not leak.
+`make soak` (`pytest -m soak --soak`) runs 5000 of the latter."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def reinit():
 def soak(port, count, want):
     ok = fails = 0
     kinds = {{}}
-    mem = []
+    first = lo = hi = last = None  # gc.mem_free() after every 10th request (no list: it would grow the heap)
     for i in range(count):
         try:
             n = request(port, i)
@@ -65,10 +65,14 @@ def soak(port, count, want):
                 reinit()
         if i % 10 == 9:
             gc.collect()
-            mem.append(gc.mem_free())
+            last = gc.mem_free()
+            if first is None:
+                first = lo = hi = last
+            lo = min(lo, last)
+            hi = max(hi, last)
     gc.collect()
     print('SOAK', ok, fails, kinds)
-    print('MEM', mem[0], mem[-1], min(mem), max(mem), gc.mem_free())
+    print('MEM', first, last, lo, hi, gc.mem_free())
 """
 
 LOSSLESS = Faults(wind_inject=0.3, fragment=0.3, fragment_gap=0.0005, wind55_loss=0.3, wind55_stale=0.3, seed=7)
@@ -111,14 +115,28 @@ def test_short_soak_100_requests_lossless_faults(driver, board, fsim, record_pro
     assert drift <= MEM_DRIFT_MAX, f"gc.mem_free() fell by {drift} bytes over 100 requests: {res}"
 
 
-@pytest.mark.soak
-@pytest.mark.timeout(7200)
-def test_long_soak_3000_requests_with_lossy_faults(driver, board, fsim, record_property):
-    res = run_soak(board, fsim, LOSSY, 3000, 7000)
-    assert res["ok"] + res["fails"] == 3000
-    assert res["ok"] >= 2700, f"too many failed requests for the fault rate: {res}"
+def check_lossy(res: dict, count: int, record_property) -> None:
+    assert res["ok"] + res["fails"] == count
+    # ~7 % of the requests meet a lost or garbled byte that matters (a count, a final line, payload)
+    assert res["ok"] >= count * 0.9, f"too many failed requests for the fault rate: {res}"
     assert res["sockets"] == "SOCKETS 0 []", res
-    assert not fsim.sockets
     drift = res["mem_first"] - res["mem_end"]
     record_property("mem_free_drift", drift)
-    assert drift <= MEM_DRIFT_MAX, f"gc.mem_free() fell by {drift} bytes over 3000 requests: {res}"
+    record_property("failed_requests", res["fails"])
+    assert drift <= MEM_DRIFT_MAX, f"gc.mem_free() fell by {drift} bytes over {count} requests: {res}"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1500)
+def test_soak_2000_requests_with_lossy_faults(driver, board, fsim, record_property):
+    res = run_soak(board, fsim, LOSSY, 2000, 1400)
+    check_lossy(res, 2000, record_property)
+    assert not fsim.sockets
+
+
+@pytest.mark.soak
+@pytest.mark.timeout(7200)
+def test_long_soak_5000_requests_with_lossy_faults(driver, board, fsim, record_property):
+    res = run_soak(board, fsim, LOSSY, 5000, 7000)
+    check_lossy(res, 5000, record_property)
+    assert not fsim.sockets

@@ -20,6 +20,9 @@ Firmware profiles used by check() (spec section 7; limits beyond the reports the
 Parsing is index based on the DER bytes (no per-field copies of the whole certificate), follows the fixed
 X.509 structure (no recursion: nesting depth is bounded by the structure itself), caps element counts and
 sizes, and turns every malformed input into CertError.
+
+Size: this module is deployed as .mpy bytecode, which lives in the board's RAM. Hence the table-free OID
+naming, the shared message texts and the few, general helpers (a docstring or comment costs nothing there).
 """
 
 try:
@@ -37,27 +40,12 @@ try:
 except ImportError:  # stm32 builds without SSL (NUCLEO_F401RE) have no hashlib.sha1
     _hsha1 = None
 
-
-try:
-    from .errors import CertError  # one class for the whole driver (errors.py owns it when present)
-except ImportError:
-
-    class CertError(ValueError):
-        """An X.509 parse or pre-flight failure; the message names the problem and the fix.
-
-        `code` is one of: malformed, expired, not_yet_valid, clock_unset, clock_implausible, not_ca,
-        key_unsupported, too_large."""
-
-        def __init__(self, msg, code="malformed"):
-            super().__init__(msg)
-            self.code = code
-
+from .errors import CertError  # code: malformed (default), expired, not_yet_valid, clock_unset, ...
 
 MAX_STORED = const(1475)  # ST support: stored certificate bundle limit
 _MAX_DER = const(16384)  # largest certificate accepted at all (bundle roots are < 3 KB)
 _MAX_ITEMS = const(64)  # max RDNs per name, extensions, SAN entries, CRL URIs
 _CLOCK_MIN = const(1483228800)  # 2017-01-01: before FW 1.0 was built; an earlier clock is unset/wrong
-_CLOCK_MAX = 4102444800  # 2100-01-01 (not const: exceeds a small int on 32-bit ports)
 _EPOCH_2000 = const(946684800)
 
 # Tags
@@ -69,196 +57,150 @@ _OCTETS = const(0x04)
 _OID = const(0x06)
 _BOOL = const(0x01)
 
-# OID contents (DER value bytes)
-_OID_CN = b"\x55\x04\x03"
-_OID_RSA = b"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01"
-_OID_EC = b"\x2a\x86\x48\xce\x3d\x02\x01"
-_OID_BC = b"\x55\x1d\x13"
-_OID_SKI = b"\x55\x1d\x0e"
-_OID_AKI = b"\x55\x1d\x23"
-_OID_SAN = b"\x55\x1d\x11"
-_OID_CRL = b"\x55\x1d\x1f"
-_CURVES = {b"\x2a\x86\x48\xce\x3d\x03\x01\x07": ("P-256", 256), b"\x2b\x81\x04\x00\x22": ("P-384", 384),
-           b"\x2b\x81\x04\x00\x23": ("P-521", 521)}
-_KEYS = {b"\x2b\x65\x70": ("Ed25519", 256), b"\x2b\x65\x71": ("Ed448", 456)}
-_SIGS = {
-    b"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x02": "md2WithRSAEncryption",
-    b"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x04": "md5WithRSAEncryption",
-    b"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x05": "sha1WithRSAEncryption",
-    b"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0a": "RSASSA-PSS",
-    b"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b": "sha256WithRSAEncryption",
-    b"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0c": "sha384WithRSAEncryption",
-    b"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0d": "sha512WithRSAEncryption",
-    b"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0e": "sha224WithRSAEncryption",
-    b"\x2a\x86\x48\xce\x3d\x04\x01": "ecdsa-with-SHA1",
-    b"\x2a\x86\x48\xce\x3d\x04\x03\x01": "ecdsa-with-SHA224",
-    b"\x2a\x86\x48\xce\x3d\x04\x03\x02": "ecdsa-with-SHA256",
-    b"\x2a\x86\x48\xce\x3d\x04\x03\x03": "ecdsa-with-SHA384",
-    b"\x2a\x86\x48\xce\x3d\x04\x03\x04": "ecdsa-with-SHA512",
-    b"\x2b\x65\x70": "ed25519",
-    b"\x2b\x65\x71": "ed448",
-}
-_BEGIN = b"-----BEGIN CERTIFICATE-----"
-_END = b"-----END CERTIFICATE-----"
-_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-_FIX_FORMAT = "; export the CA again as PEM or DER (openssl x509 -in ca.crt -outform PEM)"
+# Certificate extensions handled: the last arc of their OID 2.5.29.x (id-ce)
+_X_SKI = const(0x0E)  # subjectKeyIdentifier
+_X_SAN = const(0x11)  # subjectAltName
+_X_BC = const(0x13)  # basicConstraints
+_X_CRL = const(0x1F)  # cRLDistributionPoints
+_X_AKI = const(0x23)  # authorityKeyIdentifier
 
 
 def _bad(what, pos):
-    return CertError("malformed certificate: %s at byte %d%s" % (what, pos, _FIX_FORMAT))
+    return CertError("malformed certificate: %s at byte %d; export the CA again (openssl x509 -outform PEM)" % (
+        what, pos))
 
 
-def _tlv(d, pos, end, want=-1):
-    """Header at d[pos:]: returns (tag, content_start, content_end), all within end."""
+def _tlv(d, pos, end, want=-1, whole=False):
+    """Header at d[pos:]: returns (tag, content_start, content_end), all within end. want: the tag required
+    (-1: any); whole: the element must end exactly at end (nothing may follow it)."""
     if pos + 2 > end:
         raise _bad("truncated", pos)
-    tag = d[pos]
-    if tag & 0x1F == 0x1F:
-        raise _bad("multi-byte tag", pos)
-    if want >= 0 and tag != want:
-        raise _bad("expected tag 0x%02x, got 0x%02x" % (want, tag), pos)
-    n = d[pos + 1]
+    tag, n = d[pos], d[pos + 1]
+    if tag & 0x1F == 0x1F or 0 <= want != tag:  # (multi-byte tags never occur in a certificate)
+        raise _bad("unexpected tag 0x%02x" % tag, pos)
     p = pos + 2
     if n & 0x80:
         k = n & 0x7F
-        if k == 0 or k > 2:  # indefinite (BER) or > 64 KB: never a certificate we can use
-            raise _bad("bad length form", pos)
-        if p + k > end:
-            raise _bad("truncated length", pos)
-        n = d[p] if k == 1 else (d[p] << 8) | d[p + 1]
+        if not 0 < k < 3 or p + k > end:  # indefinite (BER) or >= 64 KB: never a certificate we can use
+            raise _bad("bad length", pos)
+        n = int.from_bytes(d[p:p + k], "big")
         p += k
-    if p + n > end:
-        raise _bad("length %d beyond end" % n, pos)
+    if p + n > end or whole and p + n != end:
+        raise _bad("bad length", pos)
     return tag, p, p + n
 
 
-def _seq_items(d, s, e, limit=_MAX_ITEMS):
-    """Yield (tag, start, end) of each element in d[s:e], at most limit of them."""
+def _items(d, s, e, limit=_MAX_ITEMS, want=-1):
+    """Yield (tag, start, end) of each element in d[s:e], at most limit of them, each with tag want."""
     n = 0
     while s < e:
         n += 1
         if n > limit:
             raise _bad("more than %d elements" % limit, s)
-        t, cs, ce = _tlv(d, s, e)
-        yield t, cs, ce
-        s = ce
+        t, cs, s = _tlv(d, s, e, want)
+        yield t, cs, s
 
 
-def _text(tag, d, s, e):
-    b = d[s:e]
+def _text(tag, b, pos):
+    """The text of an ASN.1 string of type tag with contents b (at byte pos)."""
     try:
-        if tag in (0x0C, 0x13, 0x16, 0x12, 0x1A):  # UTF8, Printable, IA5, Numeric, Visible
-            return b.decode("utf-8")
-        if tag == 0x14:  # T61String: read as Latin-1, as OpenSSL and cryptography do
-            return b.decode("utf-8") if max(b, default=0) < 0x80 else "".join(chr(c) for c in b)
-        if tag == 0x1E and not (e - s) & 1:  # BMPString, UTF-16BE without surrogates
-            return "".join(chr((b[i] << 8) | b[i + 1]) for i in range(0, e - s, 2))
-        if tag == 0x1C and not (e - s) & 3:  # UniversalString, UTF-32BE
-            return "".join(chr(int.from_bytes(b[i:i + 4], "big")) for i in range(0, e - s, 4))
+        if tag in (0x0C, 0x12, 0x13, 0x16, 0x1A):  # UTF8, Numeric, Printable, IA5, VisibleString
+            return b.decode()
+        # T61String read as Latin-1 (as OpenSSL and cryptography do), BMPString as UTF-16BE without
+        # surrogates, UniversalString as UTF-32BE: w bytes per character
+        w = 1 if tag == 0x14 else 2 if tag == 0x1E else 4 if tag == 0x1C else 0
+        if w and not len(b) % w:
+            return "".join(chr(int.from_bytes(b[i:i + w], "big")) for i in range(0, len(b), w))
     except (ValueError, UnicodeError):
         pass
-    raise _bad("bad string (tag 0x%02x)" % tag, s)
+    raise _bad("bad string", pos)
 
 
 def _name(d, s, e):
     """Last (most specific) commonName in the Name at d[s:e], or None."""
     cn = None
-    for t, rs, re_ in _seq_items(d, s, e):
-        if t != _SET:
-            raise _bad("bad RDN", rs)
-        for t2, as_, ae in _seq_items(d, rs, re_, 8):
-            if t2 != _SEQ:
-                raise _bad("bad attribute", as_)
+    for _, rs, re_ in _items(d, s, e, _MAX_ITEMS, _SET):  # RDNs
+        for _, as_, ae in _items(d, rs, re_, 8, _SEQ):  # attributes: SEQUENCE { OID, value }
             _, os_, oe = _tlv(d, as_, ae, _OID)
-            vt, vs, ve = _tlv(d, oe, ae)
-            if ve != ae:
-                raise _bad("attribute length", oe)
-            if d[os_:oe] == _OID_CN:
-                cn = _text(vt, d, vs, ve)
+            vt, vs, ve = _tlv(d, oe, ae, -1, True)
+            if d[os_:oe] == b"\x55\x04\x03":  # commonName 2.5.4.3
+                cn = _text(vt, d[vs:ve], vs)
     return cn
 
 
-def _time(d, pos, end):
-    t, s, e = _tlv(d, pos, end)
-    n = e - s
-    if not ((t == 0x17 and n == 13) or (t == 0x18 and n == 15)) or d[e - 1] != 0x5A:
-        raise _bad("time not in DER form YYMMDDhhmmssZ / YYYYMMDDhhmmssZ", pos)
-    for c in d[s:e - 1]:
-        if not 0x30 <= c <= 0x39:
-            raise _bad("non-digit in time", pos)
-    v = int(d[s:e - 1])
+def _time(d, pos, end, whole=False):
+    """UTCTime or GeneralizedTime at d[pos:] -> ((Y, M, D, h, m, s), end of the element)."""
+    t, s, e = _tlv(d, pos, end, -1, whole)
+    v = d[s:e - 1]
+    # DER form only: YYMMDDhhmmssZ (UTCTime, 0x17) or YYYYMMDDhhmmssZ (GeneralizedTime, 0x18)
+    if e - s != (13 if t == 0x17 else 15 if t == 0x18 else -1) or d[e - 1] != 0x5A or not v.isdigit():
+        raise _bad("bad time", pos)
+    y, v = divmod(int(v), 10000000000)
     if t == 0x17:
-        y = v // 10000000000
-        y += 1900 if y >= 50 else 2000
-    else:
-        y = v // 10000000000
-    v %= 10000000000
-    mo, dd, hh, mi, ss = v // 100000000, v // 1000000 % 100, v // 10000 % 100, v // 100 % 100, v % 100
-    if not (1 <= mo <= 12 and 1 <= dd <= _DAYS[mo - 1] and hh < 24 and mi < 60 and ss < 60) or (
-            mo == 2 and dd == 29 and not (y % 4 == 0 and (y % 100 != 0 or y % 400 == 0))):
+        y += 1900 if y >= 50 else 2000  # RFC 5280 4.1.2.5.1
+    r = (y, v // 100000000, v // 1000000 % 100, v // 10000 % 100, v // 100 % 100, v % 100)
+    if from_epoch(to_epoch(r)) != r:  # only an existing date and time survives the round trip
         raise _bad("impossible date", pos)
-    return (y, mo, dd, hh, mi, ss), e
+    return r, e
 
 
-def _bit_len(d, s, e):
-    """Bit length of the unsigned big-endian integer in d[s:e]."""
-    while s < e and d[s] == 0:
-        s += 1
-    if s == e:
-        return 0
-    top, bits = d[s], 0
-    while top:
-        top >>= 1
-        bits += 1
-    return (e - s - 1) * 8 + bits
-
-
-def _oid_str(d, s, e):
-    """Dotted form of an OID we have no name for."""
-    out, v, first = [], 0, True
-    for c in d[s:e]:
+def _oid_str(b, pos):
+    """Dotted form of an OID we have no name for (contents b, at byte pos)."""
+    out, v = [], 0
+    for c in b:
         v = (v << 7) | (c & 0x7F)
         if c & 0x80:
             if v > 0xFFFFFFFF:
-                raise _bad("oversized OID arc", s)
+                raise _bad("oversized OID arc", pos)
             continue
-        if first:
+        if not out:  # the first subidentifier holds two arcs
             x = min(v // 40, 2)
-            out += [str(x), str(v - 40 * x)]
-            first = False
-        else:
-            out.append(str(v))
+            out.append(x)
+            v -= 40 * x
+        out.append(v)
         v = 0
-    return ".".join(out)
+    return ".".join(str(x) for x in out)
+
+
+def _oid_name(o):
+    """cryptography's name of a signature algorithm, named curve or EdDSA OID (one OID names both an EdDSA key
+    and its signatures), or None. o: the OID's contents."""
+    p, x = o[:-1], o[-1] if o else -1
+    if p == b"\x2a\x86\x48\x86\xf7\x0d\x01\x01":  # PKCS #1: 1.2.840.113549.1.1.x
+        h = {2: "md2", 4: "md5", 5: "sha1", 11: "sha256", 12: "sha384", 13: "sha512", 14: "sha224"}.get(x)
+        return "RSASSA-PSS" if x == 10 else h and h + "WithRSAEncryption"
+    if p == b"\x2a\x86\x48\xce\x3d\x04" and x == 1:  # 1.2.840.10045.4.1
+        return "ecdsa-with-SHA1"
+    if p == b"\x2a\x86\x48\xce\x3d\x04\x03" and 0 < x < 5:  # 1.2.840.10045.4.3.1..4
+        return "ecdsa-with-SHA%d" % (224, 256, 384, 512)[x - 1]
+    if o == b"\x2a\x86\x48\xce\x3d\x03\x01\x07":  # 1.2.840.10045.3.1.7
+        return "P-256"
+    if p == b"\x2b\x81\x04\x00" and x in (0x22, 0x23):  # 1.3.132.0.34 and .35
+        return "P-384" if x == 0x22 else "P-521"
+    if p == b"\x2b\x65" and x in (0x70, 0x71):  # 1.3.101.112 and .113
+        return "ed25519" if x == 0x70 else "ed448"
 
 
 def _sha1(data):
     """SHA-1 for ports without hashlib.sha1 (used once per CA load, on ~300 bytes)."""
     if _hsha1 is not None:
         return _hsha1(data).digest()
-    ml = len(data)
-    msg = bytes(data) + b"\x80" + bytes((55 - ml) % 64) + (ml * 8).to_bytes(8, "big")
+    n = len(data)
+    data = bytes(data) + b"\x80" + bytes((55 - n) % 64) + (n * 8).to_bytes(8, "big")
     h = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0]
     m = 0xFFFFFFFF
-    w = [0] * 80
-    for off in range(0, len(msg), 64):
-        for i in range(16):
-            w[i] = int.from_bytes(msg[off + 4 * i:off + 4 * i + 4], "big")
-        for i in range(16, 80):
-            x = w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]
-            w[i] = ((x << 1) | (x >> 31)) & m
-        a, b, c, dd, e = h
+    for o in range(0, len(data), 64):
+        w = [int.from_bytes(data[i:i + 4], "big") for i in range(o, o + 64, 4)]
+        a, b, c, d, e = h
         for i in range(80):
-            if i < 20:
-                f, k = (b & c) | ((b ^ m) & dd), 0x5A827999
-            elif i < 40:
-                f, k = b ^ c ^ dd, 0x6ED9EBA1
-            elif i < 60:
-                f, k = (b & c) | (b & dd) | (c & dd), 0x8F1BBCDC
-            else:
-                f, k = b ^ c ^ dd, 0xCA62C1D6
-            a, b, c, dd, e = (((a << 5) | (a >> 27)) + f + e + k + w[i]) & m, a, ((b << 30) | (b >> 2)) & m, c, dd
-        h = [(x + y) & m for x, y in zip(h, (a, b, c, dd, e))]
+            if i > 15:  # the message schedule, extended as the rounds go
+                x = w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]
+                w.append((x << 1 | x >> 31) & m)
+            j = i // 20  # rounds 0-19 choose, 40-59 majority, the others parity
+            f = (b & c | (b ^ m) & d) if j == 0 else (b & c | b & d | c & d) if j == 2 else b ^ c ^ d
+            f += (0x5A827999, 0x6ED9EBA1, 0x8F1BBCDC, 0xCA62C1D6)[j] + w[i] + e
+            a, b, c, d, e = ((a << 5 | a >> 27) + f) & m, a, (b << 30 | b >> 2) & m, c, d
+        h = [(x + y) & m for x, y in zip(h, (a, b, c, d, e))]
     return b"".join(x.to_bytes(4, "big") for x in h)
 
 
@@ -269,8 +211,7 @@ def hex_id(b):
 
 def colon_hex(b):
     """Identifier as FW 1.1 prints it in AT-S.SubjectKeyId: 7F:D3:..."""
-    h = hex_id(b)
-    return ":".join(h[i:i + 2] for i in range(0, len(h), 2))
+    return binascii.hexlify(b, ":").decode().upper()
 
 
 def to_epoch(t):
@@ -304,42 +245,87 @@ def fmt_time(t):
 class Certificate:
     """One parsed certificate; see the module docstring for the fields."""
 
+    # fields that stay so when the certificate does not say otherwise
+    version = 1
+    is_ca = False
+    path_len = ski = aki = curve = _key_id = None
+
     def __init__(self, der, pem=None):
-        self.der = der
+        d = self.der = der
         self.pem = pem
-        self.der_len = len(der)
-        self.version = 1
-        self.is_ca = False
-        self.path_len = None
-        self.ski = None
-        self.aki = None
-        self.curve = None
-        self.san_dns = []
-        self.san_ip = []
-        self.crl_urls = []
-        self._key_id = None
-        _parse_into(self, der)
+        self.stored = der if pem is None else pem  # what a module stores: the PEM block as given, else DER
+        n = self.der_len = len(der)
+        self.san_dns, self.san_ip, self.crl_urls = [], [], []
+        if n > _MAX_DER:
+            raise _bad("too large (%d bytes)" % n, 0)
+        _, s, e = _tlv(d, 0, n, _SEQ)
+        if e != n:
+            raise _bad("%d bytes after the certificate" % (n - e), e)
+        _, ts, te = _tlv(d, s, e, _SEQ)  # tbsCertificate
+        _, s, ae = _tlv(d, te, e, _SEQ)  # signatureAlgorithm
+        _, s, oe = _tlv(d, s, ae, _OID)
+        self.sig_alg = _oid_name(d[s:oe]) or _oid_str(d[s:oe], s)
+        _tlv(d, ae, e, _BITS, True)  # signatureValue, the last element
 
-    @property
-    def stored(self):
-        """The bytes a module would store for this certificate: the PEM block as given, else the DER."""
-        return self.pem if self.pem is not None else self.der
+        t, s, e = _tlv(d, ts, te)
+        p = ts
+        if t == 0xA0:  # [0] EXPLICIT version
+            _, s, p = _tlv(d, s, e, _INT, True)
+            if p - s != 1 or d[s] > 2:
+                raise _bad("bad version", s)
+            self.version = d[s] + 1
+            p = e
+        _, s, p = _tlv(d, p, te, _INT)  # serialNumber
+        if p - s > 21:  # 20 octets plus a sign byte
+            raise _bad("serial number too long", s)
+        _, _, p = _tlv(d, p, te, _SEQ)  # signature (inner algorithm)
+        _, s, e = _tlv(d, p, te, _SEQ)  # issuer
+        self.issuer_der = d[p:e]
+        self.issuer_cn = _name(d, s, e)
+        _, s, p = _tlv(d, e, te, _SEQ)  # validity
+        self.not_before, s = _time(d, s, p)
+        self.not_after, _ = _time(d, s, p, True)
+        _, s, e = _tlv(d, p, te, _SEQ)  # subject
+        self.subject_der = d[p:e]
+        self.subject_cn = _name(d, s, e)
+        self.self_issued = self.subject_der == self.issuer_der
 
-    @property
-    def subject_der(self):
-        return self.der[self._subj[0]:self._subj[1]]
+        _, s, ke = _tlv(d, e, te, _SEQ)  # subjectPublicKeyInfo: SEQUENCE { algorithm, subjectPublicKey }
+        _, s, ae = _tlv(d, s, ke, _SEQ)
+        _, s, oe = _tlv(d, s, ae, _OID)
+        alg = d[s:oe]
+        _, bs, be = _tlv(d, ae, ke, _BITS, True)
+        if be - bs < 2 or d[bs]:  # a key has no unused bits
+            raise _bad("bad public key", bs)
+        self._pk = (bs + 1, be)
+        if alg == b"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01":  # rsaEncryption: SEQUENCE { modulus, exponent }
+            _, rs, re_ = _tlv(d, bs + 1, be, _SEQ, True)
+            _, s, e = _tlv(d, rs, re_, _INT)
+            _tlv(d, e, re_, _INT, True)
+            if d[s] & 0x80:  # negative modulus
+                raise _bad("bad RSA key", s)
+            while s < e and d[s] == 0:
+                s += 1
+            # bit length: whole bytes after the first non-zero one, plus that one's bits
+            self.key_type, self.key_bits = "RSA", (e - s) * 8 - 10 + len(bin(d[s])) if s < e else 0
+        elif alg == b"\x2a\x86\x48\xce\x3d\x02\x01":  # id-ecPublicKey, parameters: namedCurve OID
+            _, s, e = _tlv(d, oe, ae, _OID)
+            self.key_type = "EC"
+            c = d[s:e]
+            n = _oid_name(c)
+            self.curve, self.key_bits = (n, int(n[2:])) if n and n[0] == "P" else (_oid_str(c, s), 0)
+        else:  # EdDSA (cryptography's key type names), else the algorithm's OID
+            n = _oid_name(alg) or ""
+            self.key_type, self.key_bits = ("E" + n[1:], 256 if n == "ed25519" else 456) if n[:2] == "ed" else (
+                _oid_str(alg, s), 0)
 
-    @property
-    def issuer_der(self):
-        return self.der[self._iss[0]:self._iss[1]]
-
-    @property
-    def self_issued(self):
-        return self.subject_der == self.issuer_der
-
-    @property
-    def san(self):
-        return self.san_dns + self.san_ip
+        for t, s, e in _items(d, ke, te, 3):  # [1]/[2] unique IDs (v2+), [3] extensions (v3)
+            if t == 0xA3 and self.version == 3:
+                _, s, e = _tlv(d, s, e, _SEQ, True)
+                _extensions(self, d, s, e)
+            elif t not in (0x81, 0xA1, 0x82, 0xA2) or self.version == 1:
+                raise _bad("unexpected field 0x%02x" % t, s)
+        self.san = self.san_dns + self.san_ip
 
     @property
     def key_id(self):
@@ -351,7 +337,7 @@ class Certificate:
     @property
     def auth(self):
         """The identifier the server chain's AKI should carry: the SKI, or the method-1 key id without one."""
-        return self.ski if self.ski is not None else self.key_id
+        return self.ski or self.key_id  # (an empty SKI is refused when parsing)
 
     def __repr__(self):
         return "<Certificate CN=%r %s-%d CA=%s %s..%s>" % (
@@ -359,138 +345,53 @@ class Certificate:
             fmt_time(self.not_after)[:10])
 
 
-def _parse_into(c, d):
-    n = len(d)
-    if n > _MAX_DER:
-        raise CertError("certificate of %d bytes is larger than any usable one (%d)%s" % (n, _MAX_DER, _FIX_FORMAT))
-    _, s, e = _tlv(d, 0, n, _SEQ)
-    if e != n:
-        raise _bad("%d bytes after the certificate" % (n - e), e)
-    _, ts, te = _tlv(d, s, e, _SEQ)  # tbsCertificate
-    _, as_, ae = _tlv(d, te, e, _SEQ)  # signatureAlgorithm
-    _, os_, oe = _tlv(d, as_, ae, _OID)
-    c.sig_alg = _SIGS.get(d[os_:oe]) or _oid_str(d, os_, oe)
-    _, _, be = _tlv(d, ae, e, _BITS)
-    if be != e:
-        raise _bad("data after signature", be)
-
-    t, s1, e1 = _tlv(d, ts, te)
-    p = ts
-    if t == 0xA0:  # [0] EXPLICIT version
-        _, vs, ve = _tlv(d, s1, e1, _INT)
-        if ve - vs != 1 or d[vs] > 2:
-            raise _bad("bad version", vs)
-        c.version = d[vs] + 1
-        p = e1
-    _, ss, p = _tlv(d, p, te, _INT)  # serialNumber
-    if p - ss > 21:  # allow 20 octets plus a sign byte
-        raise _bad("serial number too long", ss)
-    _, _, p = _tlv(d, p, te, _SEQ)  # signature (inner algorithm)
-    _, s1, e1 = _tlv(d, p, te, _SEQ)  # issuer
-    c._iss = (p, e1)
-    c.issuer_cn = _name(d, s1, e1)
-    _, vs, ve = _tlv(d, e1, te, _SEQ)  # validity
-    c.not_before, q = _time(d, vs, ve)
-    c.not_after, q = _time(d, q, ve)
-    if q != ve:
-        raise _bad("validity length", q)
-    _, s1, e1 = _tlv(d, ve, te, _SEQ)  # subject
-    c._subj = (ve, e1)
-    c.subject_cn = _name(d, s1, e1)
-    _, ks, ke = _tlv(d, e1, te, _SEQ)  # subjectPublicKeyInfo
-    _parse_spki(c, d, ks, ke)
-    p = ke
-    while p < te:
-        t, s1, e1 = _tlv(d, p, te)
-        if t == 0xA3 and c.version == 3:
-            _, xs, xe = _tlv(d, s1, e1, _SEQ)
-            if xe != e1:
-                raise _bad("extensions length", xs)
-            _parse_extensions(c, d, xs, xe)
-        elif t not in (0x81, 0xA1, 0x82, 0xA2) or c.version == 1:  # unique IDs, v2+
-            raise _bad("unexpected field 0x%02x" % t, p)
-        p = e1
-
-
-def _parse_spki(c, d, s, e):
-    _, as_, ae = _tlv(d, s, e, _SEQ)
-    _, os_, oe = _tlv(d, as_, ae, _OID)
-    _, bs, be = _tlv(d, ae, e, _BITS)
-    if be != e or be - bs < 2 or d[bs] != 0:
-        raise _bad("bad public key", ae)
-    c._pk = (bs + 1, be)
-    alg = d[os_:oe]
-    if alg == _OID_RSA:
-        _, rs, re_ = _tlv(d, bs + 1, be, _SEQ)
-        _, ms, me = _tlv(d, rs, re_, _INT)
-        _, xs, xe = _tlv(d, me, re_, _INT)
-        if xe != re_ or re_ != be or d[ms] & 0x80:
-            raise _bad("bad RSA key", rs)
-        c.key_type, c.key_bits = "RSA", _bit_len(d, ms, me)
-    elif alg == _OID_EC:
-        _, cs, ce = _tlv(d, oe, ae, _OID)
-        c.curve, c.key_bits = _CURVES.get(d[cs:ce]) or (_oid_str(d, cs, ce), 0)
-        c.key_type = "EC"
-    else:
-        c.key_type, c.key_bits = _KEYS.get(alg) or (_oid_str(d, os_, oe), 0)
-
-
-def _parse_extensions(c, d, s, e):
+def _extensions(c, d, s, e):
     seen = []
-    for t, xs, xe in _seq_items(d, s, e):
-        if t != _SEQ:
-            raise _bad("bad extension", xs)
-        _, os_, oe = _tlv(d, xs, xe, _OID)
-        oid = d[os_:oe]
+    for _, xs, xe in _items(d, s, e, _MAX_ITEMS, _SEQ):  # Extension: SEQUENCE { OID, [critical], OCTET STRING }
+        _, s, oe = _tlv(d, xs, xe, _OID)
+        oid = d[s:oe]
         if oid in seen:
             raise _bad("duplicate extension", xs)
         seen.append(oid)
-        t, vs, ve = _tlv(d, oe, xe)
-        if t == _BOOL:
-            if ve - vs != 1:
-                raise _bad("bad critical flag", vs)
-            t, vs, ve = _tlv(d, ve, xe)
-        if t != _OCTETS or ve != xe:
-            raise _bad("bad extension value", vs)
-        if oid == _OID_BC:
-            _, bs, be = _tlv(d, vs, ve, _SEQ)
-            for t, is_, ie in _seq_items(d, bs, be, 2):
-                if t == _BOOL and ie - is_ == 1:
-                    c.is_ca = d[is_] != 0
-                elif t == _INT and 0 < ie - is_ <= 2:
-                    c.path_len = int.from_bytes(d[is_:ie], "big")
-                else:
-                    raise _bad("bad basicConstraints", is_)
-        elif oid == _OID_SKI:
-            _, ks, ke = _tlv(d, vs, ve, _OCTETS)
-            if ke == ks:  # would be sent as an empty auth, which no server AKI can match
-                raise _bad("empty subjectKeyIdentifier (reissue the CA with a real key identifier)", ks)
-            c.ski = d[ks:ke]
-        elif oid == _OID_AKI:
-            _, as_, ae = _tlv(d, vs, ve, _SEQ)
-            for t, is_, ie in _seq_items(d, as_, ae, 3):
-                if t == 0x80:
-                    c.aki = d[is_:ie]
-        elif oid == _OID_SAN:
-            _, ns, ne = _tlv(d, vs, ve, _SEQ)
-            for t, is_, ie in _seq_items(d, ns, ne):
-                if t == 0x82:
-                    c.san_dns.append(_text(0x16, d, is_, ie))
-                elif t == 0x87 and ie - is_ == 4:
-                    c.san_ip.append("%d.%d.%d.%d" % tuple(d[is_:ie]))
-                elif t == 0x87 and ie - is_ == 16:
-                    c.san_ip.append(":".join("%x" % int.from_bytes(d[i:i + 2], "big") for i in range(is_, ie, 2)))
-        elif oid == _OID_CRL:
-            _, ps, pe = _tlv(d, vs, ve, _SEQ)
-            for t, ds, de in _seq_items(d, ps, pe):  # DistributionPoint
-                for t, ns, ne in _seq_items(d, ds, de, 3):
-                    if t != 0xA0:  # [0] distributionPoint
-                        continue
-                    t, fs, fe = _tlv(d, ns, ne)
-                    if t == 0xA0:  # [0] fullName
-                        for t, us, ue in _seq_items(d, fs, fe):
-                            if t == 0x86 and len(c.crl_urls) < _MAX_ITEMS:
-                                c.crl_urls.append(_text(0x16, d, us, ue))
+        t, s, e = _tlv(d, oe, xe)
+        if t == _BOOL and e - s == 1:  # critical
+            t, s, e = _tlv(d, e, xe)
+        if t != _OCTETS or e != xe:
+            raise _bad("bad extension", s)
+        x = oid[2] if len(oid) == 3 and oid[:2] == b"\x55\x1d" else 0  # id-ce 2.5.29.x
+        if x == _X_SKI:  # OCTET STRING
+            _, s, e = _tlv(d, s, e, _OCTETS)
+            if e == s:  # would be sent as an empty auth, which no server AKI can match
+                raise _bad("empty key identifier", s)
+            c.ski = d[s:e]
+        elif x in (_X_BC, _X_AKI, _X_SAN, _X_CRL):  # SEQUENCE
+            _, s, e = _tlv(d, s, e, _SEQ)
+            for t, s, e in _items(d, s, e, 2 if x == _X_BC else 3 if x == _X_AKI else _MAX_ITEMS):
+                if x == _X_BC:  # cA BOOLEAN, pathLenConstraint INTEGER
+                    if t == _BOOL and e - s == 1:
+                        c.is_ca = d[s] != 0
+                    elif t == _INT and 0 < e - s <= 2:
+                        c.path_len = int.from_bytes(d[s:e], "big")
+                    else:
+                        raise _bad("bad basicConstraints", s)
+                elif x == _X_AKI:
+                    if t == 0x80:  # [0] keyIdentifier
+                        c.aki = d[s:e]
+                elif x == _X_SAN:
+                    if t == 0x82:  # dNSName
+                        c.san_dns.append(_text(0x16, d[s:e], s))
+                    elif t == 0x87 and e - s == 4:  # iPAddress
+                        c.san_ip.append("%d.%d.%d.%d" % tuple(d[s:e]))
+                    elif t == 0x87 and e - s == 16:
+                        c.san_ip.append(":".join("%x" % int.from_bytes(d[i:i + 2], "big") for i in range(s, e, 2)))
+                else:  # DistributionPoint: SEQUENCE { [0] distributionPoint { [0] fullName }, ... }
+                    t, s, e = _tlv(d, s, e)
+                    if t == 0xA0:
+                        t, s, e = _tlv(d, s, e)
+                        if t == 0xA0:
+                            for t, s, e in _items(d, s, e):
+                                if t == 0x86 and len(c.crl_urls) < _MAX_ITEMS:  # URI
+                                    c.crl_urls.append(_text(0x16, d[s:e], s))
 
 
 def parse_der(der, pem=None):
@@ -502,7 +403,7 @@ def parse_der(der, pem=None):
     except (CertError, MemoryError):
         raise
     except Exception as exc:  # belt and braces: malformed input must never escape as another type
-        raise CertError("malformed certificate (%s)%s" % (type(exc).__name__, _FIX_FORMAT))
+        raise _bad(type(exc).__name__, 0)
 
 
 def iter_pem(data):
@@ -510,109 +411,64 @@ def iter_pem(data):
     if isinstance(data, str):
         data = data.encode()
     pos = 0
-    found = False
     while True:
-        b = data.find(_BEGIN, pos)
+        b = data.find(b"-----BEGIN CERTIFICATE-----", pos)
         if b < 0:
             break
-        s = b + len(_BEGIN)
-        e = data.find(_END, s)
-        if e < 0:
-            raise CertError("PEM certificate at byte %d has no '-----END CERTIFICATE-----' line; the file is cut "
-                            "short: copy the whole block" % b)
-        if data.find(b"-----", s, e) >= 0:
-            raise CertError("PEM certificate at byte %d contains another PEM marker before its END line; "
-                            "fix the file" % b)
-        pos = e + len(_END)
-        if data[pos:pos + 2] == b"\r\n":
-            pos += 2
-        elif data[pos:pos + 1] == b"\n":
-            pos += 1
+        s = b + 27  # after the BEGIN line's text
+        e = data.find(b"-----END CERTIFICATE-----", s)
+        pos = e + 25
+        pos += 2 if data[pos:pos + 2] == b"\r\n" else data[pos:pos + 1] == b"\n"  # the block's line end
         try:
+            if e < 0 or data.find(b"-----", s, e) >= 0:  # cut short, or another PEM block begins inside
+                raise ValueError
             der = binascii.a2b_base64(memoryview(data)[s:e])
         except ValueError:
-            raise CertError("PEM certificate at byte %d: bad base64; copy the block again unchanged" % b)
-        found = True
+            raise CertError("PEM block at byte %d damaged: copy the whole certificate again" % b)
         yield parse_der(der, bytes(data[b:pos]))
-    if not found:
-        raise CertError("no '-----BEGIN CERTIFICATE-----' block in the PEM text; give the CA certificate, "
-                        "not a key or a request")
+    if not pos:
+        raise CertError("not a certificate: give the CA file (PEM or DER) read in binary mode ('rb')")
 
 
 def parse(data):
     """PEM (one or more certificates) or DER -> list of Certificate."""
     if isinstance(data, str):
         data = data.encode()
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise CertError("certificate data must be bytes or str, not %s" % type(data).__name__)
-    if len(data) == 0:
-        raise CertError("empty certificate data; read the file in binary mode ('rb')")
-    if data[0] == _SEQ:
-        return [parse_der(data)]
-    if not isinstance(data, bytes):
-        data = bytes(data)
-    if _BEGIN[:10] in data:
-        return list(iter_pem(data))
-    raise CertError("neither PEM ('-----BEGIN CERTIFICATE-----') nor DER (starting with 0x30); give the CA "
-                    "certificate file as exported")
+    # anything else is no certificate data either: iter_pem finds no certificate in b"" and says so
+    data = bytes(data) if isinstance(data, (bytes, bytearray, memoryview)) else b""
+    return [parse_der(data)] if data[:1] == b"\x30" else list(iter_pem(data))  # DER is a SEQUENCE
 
 
-def _profile(fw):
-    fw = str(fw)
-    if fw.startswith("1.0"):
-        return 0
-    if fw.startswith("1.1"):
-        return 1
-    raise CertError("unknown firmware %r; use '1.0' or '1.1' (AT+S.STS=fw_version)" % fw, "key_unsupported")
-
-
-def key_problem(c, fw):
-    """Why this firmware cannot use c's key, or None."""
-    v11 = _profile(fw)
-    if c.key_type == "RSA":
-        if c.key_bits > 2048:
-            return ("RSA-%d key: RSA above 2048 bits is not usable (RSA-4096 failed with Certificate Error:22); "
-                    "reissue with a 2048-bit RSA key" % c.key_bits)
-        if c.key_bits < 1024:
-            return "RSA-%d key is too small; reissue with a 2048-bit RSA key" % c.key_bits
-        return None
-    if c.key_type == "EC" and v11 and c.curve == "P-256":
-        return None
-    if c.key_type == "EC" and not v11:
-        return "EC key (%s): FW 1.0 does RSA only; use an RSA-2048 CA or update the module to FW 1.1" % c.curve
-    return "%s key (%s) is not supported by FW %s; use RSA-2048%s" % (
-        c.key_type, c.curve or c.key_bits, fw, " or EC P-256" if v11 else "")
-
-
-def check(cert, now, fw="1.1", kind="ca"):
-    """Pre-flight check before any AT traffic. now: UNIX epoch of the module clock, or None if unset.
+def check(cert, now, fw="1.1", kind="ca", size=None):
+    """Pre-flight check before any AT traffic. now: UNIX epoch of the module clock, or None if unset; size:
+    the bytes that will be sent (default: len(cert.stored)).
 
     Raises CertError naming the first problem and its fix; returns None when the certificate can work."""
-    if now is None:
-        raise CertError("module clock unset: certificates are date-checked; set it first with "
-                        "AT+S.TIME=<UNIX epoch> (the driver does this from a known time)", "clock_unset")
-    if not _CLOCK_MIN <= now < _CLOCK_MAX:
-        hint = ""
-        if _CLOCK_MIN <= now + _EPOCH_2000 < _CLOCK_MAX:
-            hint = " (looks like seconds since 2000: add %d)" % _EPOCH_2000
-        raise CertError("module clock implausible: %s%s; set the real UTC time with AT+S.TIME=<UNIX epoch>" % (
-            fmt_time(from_epoch(now)), hint), "clock_implausible")
-    who = "CA '%s'" % cert.subject_cn if kind == "ca" else "certificate '%s'" % cert.subject_cn
-    if now < to_epoch(cert.not_before):
-        raise CertError("%s not valid yet: valid from %s, module clock %s; fix the clock or reissue the "
-                        "certificate" % (who, fmt_time(cert.not_before), fmt_time(from_epoch(now))), "not_yet_valid")
-    if now > to_epoch(cert.not_after):
-        raise CertError("%s expired on %s (module clock %s); use a current CA (or fix the clock)" % (
-            who, fmt_time(cert.not_after), fmt_time(from_epoch(now))), "expired")
+    if now is None or not _CLOCK_MIN <= now < 4102444800:  # unset, or not 2017..2100
+        raise CertError("module clock %s: set it first (AT+S.TIME=<UNIX epoch>, m.settime())" % (
+            "unset" if now is None else "implausible, " + fmt_time(from_epoch(now)) + (
+                " (seconds since 2000? add %d)" % _EPOCH_2000 if _CLOCK_MIN <= now + _EPOCH_2000 < 4102444800
+                else "")), "clock_unset" if now is None else "clock_implausible")
+    who = "%s '%s'" % ("CA" if kind == "ca" else "certificate", cert.subject_cn)
+    late = now > to_epoch(cert.not_after)
+    if late or now < to_epoch(cert.not_before):
+        raise CertError("%s %s %s, module clock %s: fix the clock or the certificate" % (
+            who, "expired on" if late else "not valid yet: valid from", fmt_time(
+                cert.not_after if late else cert.not_before), fmt_time(from_epoch(now))),
+            "expired" if late else "not_yet_valid")
     if kind == "ca" and not cert.is_ca:
-        raise CertError("%s is not a CA (no basicConstraints CA:TRUE): load the CA that issued the server's "
-                        "certificate, not the server certificate itself" % who, "not_ca")
-    why = key_problem(cert, fw)
-    if why:
-        raise CertError("%s: %s" % (who, why), "key_unsupported")
-    size = len(cert.stored)
+        raise CertError("%s is not a CA: load the CA that issued the server's certificate" % who, "not_ca")
+    fw = str(fw)
+    v11 = fw[:3] == "1.1"
+    if not v11 and fw[:3] != "1.0":
+        raise CertError("unknown firmware %r: '1.0' or '1.1' (AT+S.STS=fw_version)" % fw, "key_unsupported")
+    # RSA-4096 failed with Certificate Error:22 (spec 7.1): RSA above 2048 bits is refused on both
+    if not (cert.key_type == "RSA" and 1024 <= cert.key_bits <= 2048 or v11 and cert.curve == "P-256"):
+        raise CertError("%s: %s-%s key: FW %s does RSA%s; reissue it with an RSA-2048 key" % (
+            who, cert.key_type, cert.curve or cert.key_bits, fw,
+            " (1024..2048 bits) or EC P-256" if v11 else " only (1024..2048 bits)"), "key_unsupported")
+    size = len(cert.stored) if size is None else size
     if size > MAX_STORED:
-        fix = "send the DER form (%d bytes) instead" % cert.der_len if cert.pem is not None and \
-            cert.der_len <= MAX_STORED else "use a CA with a smaller certificate (e.g. fewer extensions, EC P-256)"
-        raise CertError("%s takes %d bytes; the module stores at most %d: %s" % (who, size, MAX_STORED, fix),
-                        "too_large")
+        raise CertError("%s takes %d bytes, the module stores %d: %s" % (
+            who, size, MAX_STORED, "send the DER form (%d bytes) instead" % cert.der_len
+            if cert.der_len <= MAX_STORED else "use a CA with a smaller certificate"), "too_large")

@@ -1,13 +1,12 @@
 # The module's TLS credential store (AT+S.TLSCERT, spec 6.14): the CA with its key identifier as `auth`,
 # the own certificate and key for mutual TLS, list, clear. Certificates are parsed and checked on the
 # board (spwf04.cert) before any AT traffic; lengths are computed, bytes sent raw.
+# Deployed as .mpy bytecode, which lives in RAM: the messages are short and shared with spwf04.diag (through
+# _problems), and each TLSCERT upload goes through _send.
 import errno
 
 from .errors import CertError
 from .module import ymd
-
-_MAX_STORED = 1475  # ST support: largest stored certificate bundle (spec 7)
-_LOAD_MS = 10000
 
 
 def _read(data, path):
@@ -20,11 +19,11 @@ def _read(data, path):
 
 
 def _pem(der):
+    # PEM of a DER certificate: 48 bytes per 64-character base64 line (b2a_base64 ends each with a newline)
     import binascii
 
-    b = binascii.b2a_base64(der).replace(b"\n", b"")
-    body = b"\n".join(b[i : i + 64] for i in range(0, len(b), 64))
-    return b"-----BEGIN CERTIFICATE-----\n" + body + b"\n-----END CERTIFICATE-----\n"
+    return b"-----BEGIN CERTIFICATE-----\n" + b"".join(
+        binascii.b2a_base64(der[i:i + 48]) for i in range(0, len(der), 48)) + b"-----END CERTIFICATE-----\n"
 
 
 class TLSStore:
@@ -39,13 +38,14 @@ class TLSStore:
         self._drop()
 
     def _drop(self):
-        self.ca = None
-        self.ca_valid = None
-        self.auth = None
-        self.module_ski = None
+        # (module.py calls this when the module reboots: the module forgot everything)
+        self.ca = self.ca_valid = self.auth = self.module_ski = None
         self.sent_len = 0
-        self.cert = False
-        self.key = False
+        self.cert = self.key = False
+
+    def _send(self, what, blob):
+        # TLSCERT=<what>,<exact length> + the raw bytes; the module takes its time over a certificate
+        return self._m.cmd("AT+S.TLSCERT=%s,%d" % (what, len(blob)), blob, 10000)
 
     def clear(self):
         """Erase everything the module stores (TLSCERT=content,2)."""
@@ -60,56 +60,41 @@ class TLSStore:
             out[ev.text] = int(t) if t.isdigit() else (t or True)
         return out
 
-    def _now(self):
-        # The module clock for date checks: as the driver set it, else read back (an unset clock reads as
-        # a date long past and is reported as such).
-        m = self._m
-        now = m.clock()
-        if now is None:
-            now = m.time()
-            if now < 1483228800:  # before 2017: never set since the module booted
-                now = None
-        return now
-
     def load_ca(self, data=None, path=None, check=True, encoding=None):
         """Load the CA that issued the server's certificate (PEM or DER bytes, or path=), then send its key
         identifier as auth (SKI extension, else SHA-1 of the public key, RFC 5280 4.2.1.2 method 1).
 
-        check: pre-flight (dates at the module clock, CA flag, key type for this firmware, size) before
-        any AT traffic. encoding: None sends what worked on this firmware (FW 1.0 PEM, FW 1.1 DER), or
-        'pem' / 'der' / 'asis'. Returns the Certificate."""
+        check: pre-flight (dates at the module clock, CA flag, key type for this firmware, size of what is
+        sent) before any AT traffic. encoding: None sends what worked on this firmware (FW 1.0 PEM, FW 1.1
+        DER), or 'pem' / 'der' / 'asis'. Returns the Certificate."""
         from . import cert as C
 
         m = self._m
         certs = C.parse(_read(data, path))
         if len(certs) != 1:
-            raise CertError("%d certificates given: load_ca takes the one CA that issued the server's "
-                          "certificate (split the bundle)" % len(certs))
+            raise CertError("%d certificates: load_ca takes one, the CA that issued the server's certificate"
+                            % len(certs))
         c = certs[0]
         fw = m.fw or "1.1"
-        if check:
-            C.check(c, self._now(), fw, "ca")
         if encoding is None:
             encoding = "pem" if fw.startswith("1.0") else "der"
-        if encoding == "der":
-            blob = c.der
-        elif encoding == "pem":
-            blob = c.pem if c.pem is not None else _pem(c.der)
-        else:
-            blob = c.stored
-        if check and len(blob) > _MAX_STORED:
-            raise CertError("CA '%s' as %s takes %d bytes; the module stores at most %d: use a smaller CA "
-                            "certificate" % (c.subject_cn, encoding, len(blob), _MAX_STORED), "too_large")
+        blob = c.der if encoding == "der" else (c.pem or _pem(c.der)) if encoding == "pem" else c.stored
+        if check:
+            # the module clock as the driver set it, else read back (an unset clock reads as a date long past)
+            now = m.clock()
+            if now is None:
+                now = m.time()
+                if now < 1483228800:  # before 2017: never set since the module booted
+                    now = None
+            C.check(c, now, fw, "ca", len(blob))
         self._drop()
         ski = None
-        for ev in m.cmd("AT+S.TLSCERT=ca,%d" % len(blob), blob, _LOAD_MS):
-            if ev.text == "SubjectKeyId":
+        for ev in self._send("ca", blob):
+            if ev.text.endswith("SubjectKeyId"):  # "SubjectKeyId:<hex>", or "No SubjectKeyId" (tail '')
                 ski = ev.tail()
-            elif ev.text == "No SubjectKeyId":
-                ski = ""
         auth = C.hex_id(c.auth)
         # FW 1.0 says "No SubjectKeyId" even for CAs that have one: always send auth ourselves (spec 6.14).
-        m.cmd("AT+S.TLSCERT=auth,%d" % len(auth), auth.encode(), _LOAD_MS)
+        self._send("auth", auth.encode())
         self.ca = c.subject_cn or "?"
         self.ca_valid = (C.to_epoch(c.not_before), C.to_epoch(c.not_after))
         self.auth = auth
@@ -119,37 +104,47 @@ class TLSStore:
 
     def load_cert(self, data=None, path=None):
         """Own certificate (chain) for mutual TLS, sent as given."""
-        blob = _read(data, path)
-        self._m.cmd("AT+S.TLSCERT=cert,%d" % len(blob), blob, _LOAD_MS)
+        self._send("cert", _read(data, path))
         self.cert = True
 
     def load_key(self, data=None, path=None):
         """Own private key (PEM) for mutual TLS. Its bytes never appear in traces or errors."""
         blob = _read(data, path)
         if b"PRIVATE KEY-----" not in blob:
-            raise ValueError("not a PEM private key (no '-----BEGIN ... PRIVATE KEY-----' line)")
-        self._m.cmd("AT+S.TLSCERT=key,%d" % len(blob), blob, _LOAD_MS)
+            raise ValueError("not a PEM private key ('-----BEGIN ... PRIVATE KEY-----')")
+        self._send("key", blob)
         self.key = True
+
+    def _problems(self, now):
+        """What stops a verified TLS connection at the module clock now (None: unset), clock first:
+        [(CertError code, text)]. preflight raises one, spwf04.diag lists them all."""
+        out = []
+        if now is None:
+            out.append(("clock_unset", "module clock not set since the module booted: call m.settime()"))
+        if self.ca is None:
+            out.append(("no_ca", "no CA loaded since the module booted: call m.tls.load_ca() (or use insecure=True)"))
+        elif now is not None:
+            a, b = self.ca_valid
+            if not a <= now <= b:
+                out.append(("expired" if now > b else "not_yet_valid", "CA '%s' valid %s..%s, not at the module "
+                            "clock %s: fix the clock or the CA" % (self.ca, ymd(a), ymd(b), ymd(now))))
+        return out
 
     def preflight(self, sock):
         """Before a TLS SOCKON: the firmware's TLS socket limit, a loaded CA, the clock, the CA's dates."""
         m = self._m
         fw = m.fw or "1.1"
         limit = 1 if fw.startswith("1.0") else 2
-        if sum(1 for s in m._socks if s is not None and s.tls) >= limit:
+        n = 0
+        for s in m._socks:
+            if s is not None and s.tls:
+                n += 1
+        if n >= limit:
             raise OSError(errno.ENOBUFS, "FW %s allows %d TLS socket(s) at a time: close one first" % (fw, limit))
         if sock.insecure:
-            m.warn("TLS to %s without the driver's checks (insecure=True): the server is not known to be "
-                   "authenticated" % (sock.server_hostname or "the server"))
+            m.warn("TLS to %s with insecure=True: no checks, the server is not authenticated" % (
+                sock.server_hostname or "the server"))
             return
-        if self.ca is None:
-            raise CertError("no CA loaded since the module booted: call m.tls.load_ca(...) first (or pass "
-                            "insecure=True to connect unauthenticated)", "no_ca")
-        now = m.clock()
-        if now is None:
-            raise CertError("module clock not set since the module booted: call m.settime() first (the "
-                            "module checks certificate dates)", "clock_unset")
-        a, b = self.ca_valid
-        if not a <= now <= b:
-            raise CertError("CA '%s' is valid %s..%s, not at the module clock %s: fix the clock or the CA" % (
-                self.ca, ymd(a), ymd(b), ymd(now)), "expired" if now > b else "not_yet_valid")
+        p = self._problems(m.clock())
+        if p:
+            raise CertError(p[-1][1], p[-1][0])  # the last: a missing CA before an unset clock

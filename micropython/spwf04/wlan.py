@@ -1,58 +1,22 @@
 # Wi-Fi station control in the network.WLAN style (spec 6.3-6.5). Link state comes from the WINDs the
 # module's reader routes (24 up with an address, 33/38/40/41/... down), so isconnected() costs no AT traffic.
+# Deployed as .mpy bytecode, which lives in RAM: hence the literal status numbers (named in comments) and one
+# "unknown parameter" message.
+import binascii
 import errno
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-
-    def const(x):
-        return x
-
-
-from . import parser as P
-
-_BOOT_MS = const(8000)  # radio on/off indication
-_SCAN_MS = const(15000)
-_JOIN_MS = const(60000)  # ST's Mbed driver allows 60 s for a join
-_JOIN_TRIES = const(3)  # ... and gives up after three deauthentications
-
-
-def _check_text(what, s, lo, hi):
-    n = len(s.encode()) if isinstance(s, str) else len(s)
-    if not lo <= n <= hi or "," in s or "\r" in s or "\n" in s:
+def _text(what, s, lo, hi):
+    # An SSID or key as str, lo..hi bytes without ',' or a line break (either would end the AT field).
+    if isinstance(s, bytes):
+        s = s.decode()
+    if not lo <= len(s.encode()) <= hi or "," in s or "\r" in s or "\n" in s:
         # never echo the value: it may be the key
         raise ValueError("%s: %d..%d bytes without ',' or line breaks" % (what, lo, hi))
+    return s
 
 
-def _scan_entry(s):
-    # "<i>:\t BSS <mac> CHAN: <cc> RSSI: <-dd> SSID: '<ssid>' CAPS: <hhhh> <flags>" (spec 6.5)
-    import binascii
-
-    i = s.find("BSS ")
-    c = s.find("CHAN:")
-    r = s.find("RSSI:")
-    a = s.find("SSID: '")
-    b = s.rfind("' CAPS:")
-    if min(i, c, r, a, b) < 0:
-        return None
-    try:
-        bssid = binascii.unhexlify(s[i + 4 : c].strip().replace(":", ""))
-        ch = int(s[c + 5 : r].strip())
-        rssi = int(s[r + 5 : a].strip())
-    except ValueError:
-        return None
-    ssid = s[a + 7 : b]
-    flags = s[b + 7 :].split()[1:]
-    if "WPA2" in flags:
-        sec = 4 if "WPA" in flags else 3
-    elif "WPA" in flags:
-        sec = 2
-    elif "WEP" in flags:
-        sec = 1
-    else:
-        sec = 0
-    return (ssid.encode(), bssid, ch, rssi, sec, not ssid)
+def _unknown(param, use):
+    return ValueError("unknown parameter %r: use %s" % (param, use))
 
 
 class WLAN:
@@ -68,7 +32,7 @@ class WLAN:
 
     def __init__(self, module):
         self._m = module
-        self._status = 0
+        self._status = 0  # STAT_IDLE
 
     def active(self, on=None):
         """Radio on/off (AT+S.WIFI); without argument: is the radio running?"""
@@ -79,54 +43,45 @@ class WLAN:
         on = bool(on)
         if on != m.hw:  # asking for the current state gives error 17/18: don't
             m.cmd("AT+S.WIFI=%d" % on)
-            if not m._wait(lambda: m.hw == on or m._reset_exc is not None, _BOOT_MS):
-                raise OSError(errno.ETIMEDOUT, "AT+S.WIFI=%d: no +WIND:%d within %d ms" % (on, 32 if on else 38,
-                                                                                       _BOOT_MS))
+            # the radio's on/off indication comes within 8 s
+            if not m._wait(lambda: m.hw == on or m._reset_exc is not None, 8000):
+                raise OSError(errno.ETIMEDOUT, "AT+S.WIFI=%d: no +WIND:%d within 8 s" % (on, 32 if on else 38))
             m._check()
         return on
 
-    def connect(self, ssid, key=None, timeout=_JOIN_MS):
+    def connect(self, ssid, key=None, timeout=60000):  # ST's Mbed driver allows 60 s for a join
         """Join a WPA/WPA2 network (key: passphrase) or an open one (key None). Stores the settings in the
         module (WCFG) and reboots it, as ST's drivers do: sockets, clock and TLS store are reset."""
         m = self._m
-        if isinstance(ssid, bytes):
-            ssid = ssid.decode()
-        if isinstance(key, bytes):
-            key = key.decode()
-        _check_text("ssid", ssid, 1, 32)
+        ssid = _text("ssid", ssid, 1, 32)
         if key:
-            _check_text("key", key, 8, 64)
-            m.cmd("AT+S.SCFG=wifi_wpa_psk_text,%s" % key)
-        m.cmd("AT+S.SSIDTXT=%s" % ssid)
-        m.cmd("AT+S.SCFG=wifi_priv_mode,%d" % (2 if key else 0))
-        m.cmd("AT+S.SCFG=wifi_mode,1")
-        m.cmd("AT+S.WCFG")
-        self._status = self.STAT_CONNECTING
+            m.cmd("AT+S.SCFG=wifi_wpa_psk_text," + _text("key", key, 8, 64))
+        for c in ("AT+S.SSIDTXT=" + ssid, "AT+S.SCFG=wifi_priv_mode,%d" % (2 if key else 0),
+                  "AT+S.SCFG=wifi_mode,1", "AT+S.WCFG"):
+            m.cmd(c)
+        self._status = 1  # STAT_CONNECTING
         m._reboot("AT+S.RESET")  # (clears the join failure count)
-        ok = m._wait(lambda: m.link or m._joinfail >= _JOIN_TRIES or m._reset_exc is not None, timeout)
+        # ST's Mbed driver gives up after three deauthentications
+        ok = m._wait(lambda: m.link or m._joinfail >= 3 or m._reset_exc is not None, timeout)
         m._check()
         if ok and m.link:
-            self._status = self.STAT_GOT_IP
+            self._status = 3  # STAT_GOT_IP
             return
         last = m._joinlast or (m.winds[-1] if m.winds else "no indication")
-        if not ok:
-            self._status = self.STAT_CONNECT_FAIL
-            raise OSError(errno.ETIMEDOUT, "join %r: no IP address within %d ms (last: %s)" % (ssid, timeout, last))
-        self._status = self.STAT_WRONG_PASSWORD if ":40:" in last or ":41:" in last else self.STAT_CONNECT_FAIL
-        raise OSError(errno.ECONNREFUSED, "join %r failed %d times (last: %s): check SSID and key" % (
-            ssid, m._joinfail, last))
+        # failed (deauthenticated, WIND 20/85): STAT_WRONG_PASSWORD after WIND 40/41, else STAT_CONNECT_FAIL
+        self._status = -3 if ok and (":40:" in last or ":41:" in last) else -1
+        raise OSError(errno.ECONNREFUSED if ok else errno.ETIMEDOUT, "join %r: %s (last: %s): check SSID and key" % (
+            ssid, "failed %d times" % m._joinfail if ok else "no IP address within %d ms" % timeout, last))
 
     def disconnect(self):
         """Leave the network (ST's sequence: WIFI=0, wifi_mode 0, WIFI=1, WCFG, RESET)."""
         m = self._m
-        m.pump()
-        if m.hw:
-            self.active(False)
+        self.active(False)
         m.cmd("AT+S.SCFG=wifi_mode,0")
         self.active(True)
         m.cmd("AT+S.WCFG")
         m._reboot("AT+S.RESET")
-        self._status = self.STAT_IDLE
+        self._status = 0  # STAT_IDLE
 
     def isconnected(self):
         self._m.pump()
@@ -137,13 +92,11 @@ class WLAN:
         if param == "rssi":
             return int(m.var("0.rx_rssi", "AT+S.PEERS=0,rx_rssi"))
         if param is not None:
-            raise ValueError("unknown status parameter %r" % param)
+            raise _unknown(param, "'rssi' or none")
         m.pump()
         if m.link:
-            return self.STAT_GOT_IP
-        if self._status == self.STAT_GOT_IP:
-            return self.STAT_IDLE  # was up, now lost
-        return self._status
+            return 3  # STAT_GOT_IP
+        return 0 if self._status == 3 else self._status  # was up, now lost: STAT_IDLE
 
     def ipconfig(self, param):
         """'addr4' -> (ip, netmask), 'gw4' -> gateway, 'dhcp4' -> bool (module variables)."""
@@ -154,22 +107,28 @@ class WLAN:
             return m.var("ip_gw")
         if param == "dhcp4":
             return m.var("ip_use_dhcpc", "AT+S.GCFG=ip_use_dhcpc") not in ("0", "")
-        raise ValueError("unknown ipconfig parameter %r: use 'addr4', 'gw4' or 'dhcp4'" % param)
+        raise _unknown(param, "'addr4', 'gw4' or 'dhcp4'")
 
     def config(self, param):
-        if param == "mac":
-            import binascii
-
-            return binascii.unhexlify(self._m.var("wifi_own_macaddr").replace(":", ""))
-        raise ValueError("unknown config parameter %r: use 'mac'" % param)
+        if param != "mac":
+            raise _unknown(param, "'mac'")
+        return binascii.unhexlify(self._m.var("wifi_own_macaddr").replace(":", ""))
 
     def scan(self):
         """Visible networks as (ssid, bssid, channel, RSSI, security, hidden) tuples; security 0 open,
         1 WEP, 2 WPA-PSK, 3 WPA2-PSK, 4 WPA/WPA2-PSK."""
         out = []
-        for ev in self._m.cmd("AT+S.SCAN=s,", None, _SCAN_MS):
-            if ev.kind == P.OTHER:  # unprefixed entry line
-                e = _scan_entry(ev.line)
-                if e is not None:
-                    out.append(e)
+        for ev in self._m.cmd("AT+S.SCAN=s,", None, 15000):
+            # An entry (spec 6.5; any other line fails to split):
+            # "<i>:\t BSS <mac> CHAN: <cc> RSSI: <-dd> SSID: '<ssid>' CAPS: <hhhh> <flags>"
+            try:
+                h, t = ev.line.split(" SSID: '", 1)
+                ssid, f = t.rsplit("' CAPS:", 1)
+                mac, _, ch, _, rssi = h[h.find("BSS ") + 4:].split()
+                e = (ssid.encode(), binascii.unhexlify(mac.replace(":", "")), int(ch), int(rssi))
+            except ValueError:
+                continue
+            f = f.split()[1:]  # the flags after the CAPS number
+            w2, w = "WPA2" in f, "WPA" in f
+            out.append(e + (4 if w2 and w else 3 if w2 else 2 if w else 1 if "WEP" in f else 0, not ssid))
         return out

@@ -387,7 +387,7 @@ class Module:
         self._check()
         if self._desync:
             self._resync()
-        if self.w55off and ("WCFG" in cmd.upper() or "&W" in cmd.upper()):
+        if self.w55off and cmd[5:9] != "SOCK" and ("WCFG" in cmd.upper() or "&W" in cmd.upper()):
             self._mask55(False)  # never store the driver's temporary WIND 55 mask
         self.pump()  # what arrived before the command is not its answer
         self._check()

@@ -486,8 +486,12 @@ class Module:
         # Masked indications are dropped (spec 3): on unmasking every socket asks SOCKQ before trusting
         # a count again.
         v = self._wmed
-        if v is None:
-            v = self._read_wmed()
+        if v is None:  # read once per boot, when first needed (reading it at init() gained nothing measurable)
+            try:
+                v = int(self.var("console_wind_off_medium", "AT+S.GCFG=console_wind_off_medium"), 16)
+            except (ModuleError, ValueError):
+                v = -1
+            self._wmed = v
         if v < 0:
             return
         if not v & _W55:  # (WIND 55 already off by the user's choice: nothing to switch)
@@ -502,15 +506,6 @@ class Module:
                 if s is not None:
                     s._exact = False
                     s._dirty = True
-
-    def _read_wmed(self):
-        # The user's console_wind_off_medium (the driver's mask is OR-ed into it); -1: cannot mask.
-        try:
-            v = int(self.var("console_wind_off_medium", "AT+S.GCFG=console_wind_off_medium"), 16)
-        except (ModuleError, ValueError):
-            v = -1
-        self._wmed = v
-        return v
 
     def var(self, name, cmd=None):
         """Value of a status variable (AT+S.STS=<name>, or the given command, e.g. AT+S.GCFG=<name>) from
@@ -580,7 +575,6 @@ class Module:
         if self._echo:  # echo was on in the stored configuration: store it off (one flash write)
             self.cmd("AT+S.WCFG")
         self.fw = self.var("fw_version")
-        self._read_wmed()  # now, not in the middle of the first bulk receive that wants to mask WIND 55
         return self.fw
 
     def _silent(self):

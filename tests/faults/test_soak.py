@@ -103,40 +103,39 @@ def run_soak(board, sim, faults: Faults, count: int, timeout: float) -> dict:
     return res
 
 
+def check_no_leaks(res: dict, count: int, fsim, record_property) -> None:
+    # nothing open on the module (its own list and the simulator's table), gc.mem_free() flat
+    assert res["sockets"] == "SOCKETS 0 []", res
+    assert not fsim.sockets
+    drift = res["mem_first"] - res["mem_end"]
+    record_property("mem_free_drift", drift)
+    assert drift <= MEM_DRIFT_MAX, f"gc.mem_free() fell by {drift} bytes over {count} requests: {res}"
+
+
+def soak_lossy(board, fsim, count: int, timeout: float, record_property) -> None:
+    res = run_soak(board, fsim, LOSSY, count, timeout)
+    assert res["ok"] + res["fails"] == count
+    # ~7 % of the requests meet a lost or garbled byte that matters (a count, a final line, payload)
+    assert res["ok"] >= count * 0.9, f"too many failed requests for the fault rate: {res}"
+    record_property("failed_requests", res["fails"])
+    check_no_leaks(res, count, fsim, record_property)
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_short_soak_100_requests_lossless_faults(driver, board, fsim, record_property):
     res = run_soak(board, fsim, LOSSLESS, 100, 500)
     assert res["ok"] == 100 and res["fails"] == 0, res
-    assert res["sockets"] == "SOCKETS 0 []", res
-    assert not fsim.sockets
-    drift = res["mem_first"] - res["mem_end"]
-    record_property("mem_free_drift", drift)
-    assert drift <= MEM_DRIFT_MAX, f"gc.mem_free() fell by {drift} bytes over 100 requests: {res}"
-
-
-def check_lossy(res: dict, count: int, record_property) -> None:
-    assert res["ok"] + res["fails"] == count
-    # ~7 % of the requests meet a lost or garbled byte that matters (a count, a final line, payload)
-    assert res["ok"] >= count * 0.9, f"too many failed requests for the fault rate: {res}"
-    assert res["sockets"] == "SOCKETS 0 []", res
-    drift = res["mem_first"] - res["mem_end"]
-    record_property("mem_free_drift", drift)
-    record_property("failed_requests", res["fails"])
-    assert drift <= MEM_DRIFT_MAX, f"gc.mem_free() fell by {drift} bytes over {count} requests: {res}"
+    check_no_leaks(res, 100, fsim, record_property)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1500)
 def test_soak_2000_requests_with_lossy_faults(driver, board, fsim, record_property):
-    res = run_soak(board, fsim, LOSSY, 2000, 1400)
-    check_lossy(res, 2000, record_property)
-    assert not fsim.sockets
+    soak_lossy(board, fsim, 2000, 1400, record_property)
 
 
 @pytest.mark.soak
 @pytest.mark.timeout(7200)
 def test_long_soak_5000_requests_with_lossy_faults(driver, board, fsim, record_property):
-    res = run_soak(board, fsim, LOSSY, 5000, 7000)
-    check_lossy(res, 5000, record_property)
-    assert not fsim.sockets
+    soak_lossy(board, fsim, 5000, 7000, record_property)

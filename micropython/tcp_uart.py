@@ -79,7 +79,7 @@ class TcpUart(io.IOBase):
         if self._start == self._end:
             self._start = self._end = 0
         if self._end < len(self._buf):
-            n = self._sock.readinto(self._mv[self._end :])
+            n = self._sock.readinto(self._mv[self._end :] if self._end else self._buf)
             if n:
                 self._end += n
 
@@ -88,6 +88,8 @@ class TcpUart(io.IOBase):
         return self._end - self._start
 
     def readinto(self, buf, nbytes=None):
+        if self._start == self._end and nbytes is None and self._sock:
+            return self._sock.readinto(buf)  # the usual case: nothing buffered by any(), no copy, no views
         self._check()
         want = len(buf) if nbytes is None else min(nbytes, len(buf))
         got = 0
@@ -126,24 +128,27 @@ class TcpUart(io.IOBase):
         return bytes(self._mv[s : i + 1])
 
     def write(self, buf):
-        self._check()
-        mv = memoryview(buf)
+        if self._sock is None:
+            self._check()
         sent = 0
-        while sent < len(mv):
+        mv = buf
+        while True:
             try:
-                n = self._sock.write(mv[sent:])
+                n = self._sock.write(mv)  # usually all of it at once, no views made
             except OSError as e:
                 if e.errno != errno.EAGAIN:
                     raise
                 n = 0
             if n:
                 sent += n
+                if sent >= len(buf):
+                    return sent
+                mv = memoryview(buf)[sent:]
             else:
                 p = select.poll()
                 p.register(self._sock, select.POLLOUT)
                 if not p.poll(5000):
                     raise OSError(errno.ETIMEDOUT, "UART write stalled: simulator not reading")
-        return sent
 
     def txdone(self):
         return True

@@ -10,6 +10,7 @@ Certificate fields: subject_cn, issuer_cn, not_before/not_after (UTC (Y, M, D, h
 ski, aki, key_id (RFC 5280 4.2.1.2 method 1), auth (ski or key_id), key_type ('RSA', 'EC', ...), key_bits,
 curve, sig_alg, san (san_dns + san_ip), crl_urls, version, der, der_len, pem (the PEM block as given, or None),
 stored (the bytes a module would store: pem or der), subject_der / issuer_der, self_issued.
+to_epoch / from_epoch / fmt_time convert those (Y, M, D, h, m, s) tuples (the first two from spwf04.utc).
 
 Firmware profiles used by check() (spec section 7; limits beyond the reports there are this project's choice):
   FW 1.0: RSA keys only (RSA key exchange only), 1024..2048 bits.
@@ -23,15 +24,12 @@ sizes, and turns every malformed input into CertError.
 
 Size: this module is deployed as .mpy bytecode, which lives in the board's RAM. Hence the table-free OID
 naming, the shared message texts and the few, general helpers (a docstring or comment costs nothing there).
+Needs only spwf04.errors and spwf04.utc.
 """
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-
-    def const(x):
-        return x
-
+# MicroPython's compiler folds const() at compile time, so this name is only ever called on CPython (cheaper
+# than importing micropython.const under try/except).
+const = int
 
 import binascii
 
@@ -41,11 +39,13 @@ except ImportError:  # stm32 builds without SSL (NUCLEO_F401RE) have no hashlib.
     _hsha1 = None
 
 from .errors import CertError  # code: malformed (default), expired, not_yet_valid, clock_unset, ...
+from .utc import from_epoch, to_epoch  # also cert.to_epoch / cert.from_epoch for host tools and tests
 
 MAX_STORED = const(1475)  # ST support: stored certificate bundle limit
 _MAX_DER = const(16384)  # largest certificate accepted at all (bundle roots are < 3 KB)
 _MAX_ITEMS = const(64)  # max RDNs per name, extensions, SAN entries, CRL URIs
 _CLOCK_MIN = const(1483228800)  # 2017-01-01: before FW 1.0 was built; an earlier clock is unset/wrong
+_CLOCK_END = const(4102444800)  # 2100-01-01: a later clock is wrong too
 _EPOCH_2000 = const(946684800)
 
 # Tags
@@ -56,6 +56,9 @@ _BITS = const(0x03)
 _OCTETS = const(0x04)
 _OID = const(0x06)
 _BOOL = const(0x01)
+_UTCTIME = const(0x17)
+_GENTIME = const(0x18)
+_IA5 = const(0x16)
 
 # Certificate extensions handled: the last arc of their OID 2.5.29.x (id-ce)
 _X_SKI = const(0x0E)  # subjectKeyIdentifier
@@ -66,8 +69,7 @@ _X_AKI = const(0x23)  # authorityKeyIdentifier
 
 
 def _bad(what, pos):
-    return CertError("malformed certificate: %s at byte %d; export the CA again (openssl x509 -outform PEM)" % (
-        what, pos))
+    return CertError("malformed certificate: %s at byte %d; export it again (openssl x509)" % (what, pos))
 
 
 def _tlv(d, pos, end, want=-1, whole=False):
@@ -79,11 +81,11 @@ def _tlv(d, pos, end, want=-1, whole=False):
     if tag & 0x1F == 0x1F or 0 <= want != tag:  # (multi-byte tags never occur in a certificate)
         raise _bad("unexpected tag 0x%02x" % tag, pos)
     p = pos + 2
-    if n & 0x80:
+    if n & 0x80:  # long form: k length bytes follow
         k = n & 0x7F
-        if not 0 < k < 3 or p + k > end:  # indefinite (BER) or >= 64 KB: never a certificate we can use
-            raise _bad("bad length", pos)
-        n = int.from_bytes(d[p:p + k], "big")
+        # indefinite (BER) or >= 64 KB: never a certificate we can use; n = end fails the check below, as do
+        # length bytes beyond end
+        n = int.from_bytes(d[p:p + k], "big") if 0 < k < 3 else end
         p += k
     if p + n > end or whole and p + n != end:
         raise _bad("bad length", pos)
@@ -101,19 +103,22 @@ def _items(d, s, e, limit=_MAX_ITEMS, want=-1):
         yield t, cs, s
 
 
-def _text(tag, b, pos):
-    """The text of an ASN.1 string of type tag with contents b (at byte pos)."""
+def _text(tag, d, s, e):
+    """The text of the ASN.1 string of type tag in d[s:e]."""
     try:
-        if tag in (0x0C, 0x12, 0x13, 0x16, 0x1A):  # UTF8, Numeric, Printable, IA5, VisibleString
-            return b.decode()
+        if tag in (0x0C, 0x12, 0x13, _IA5, 0x1A):  # UTF8, Numeric, Printable, IA5, VisibleString
+            return d[s:e].decode()
         # T61String read as Latin-1 (as OpenSSL and cryptography do), BMPString as UTF-16BE without
         # surrogates, UniversalString as UTF-32BE: w bytes per character
         w = 1 if tag == 0x14 else 2 if tag == 0x1E else 4 if tag == 0x1C else 0
-        if w and not len(b) % w:
-            return "".join(chr(int.from_bytes(b[i:i + w], "big")) for i in range(0, len(b), w))
+        if w and not (e - s) % w:
+            import struct
+
+            # (e - s) // w big-endian unsigned numbers of w bytes: struct format B, H or I
+            return "".join(map(chr, struct.unpack(">%d%s" % ((e - s) // w, "BH-I"[w - 1]), d[s:e])))
     except (ValueError, UnicodeError):
         pass
-    raise _bad("bad string", pos)
+    raise _bad("bad string", s)
 
 
 def _name(d, s, e):
@@ -124,7 +129,7 @@ def _name(d, s, e):
             _, os_, oe = _tlv(d, as_, ae, _OID)
             vt, vs, ve = _tlv(d, oe, ae, -1, True)
             if d[os_:oe] == b"\x55\x04\x03":  # commonName 2.5.4.3
-                cn = _text(vt, d[vs:ve], vs)
+                cn = _text(vt, d, vs, ve)
     return cn
 
 
@@ -133,75 +138,80 @@ def _time(d, pos, end, whole=False):
     t, s, e = _tlv(d, pos, end, -1, whole)
     v = d[s:e - 1]
     # DER form only: YYMMDDhhmmssZ (UTCTime, 0x17) or YYYYMMDDhhmmssZ (GeneralizedTime, 0x18)
-    if e - s != (13 if t == 0x17 else 15 if t == 0x18 else -1) or d[e - 1] != 0x5A or not v.isdigit():
+    if e - s != (13 if t == _UTCTIME else 15 if t == _GENTIME else -1) or d[e - 1] != 0x5A or not v.isdigit():
         raise _bad("bad time", pos)
-    y, v = divmod(int(v), 10000000000)
-    if t == 0x17:
+    y, v = int(v[:-10]), int(v[-10:])  # [CC]YY, MMDDhhmmss
+    if t == _UTCTIME:
         y += 1900 if y >= 50 else 2000  # RFC 5280 4.1.2.5.1
     r = (y, v // 100000000, v // 1000000 % 100, v // 10000 % 100, v // 100 % 100, v % 100)
     if from_epoch(to_epoch(r)) != r:  # only an existing date and time survives the round trip
-        raise _bad("impossible date", pos)
+        raise _bad("bad time", pos)
     return r, e
 
 
-def _oid_str(b, pos):
-    """Dotted form of an OID we have no name for (contents b, at byte pos)."""
-    out, v = [], 0
-    for c in b:
-        v = (v << 7) | (c & 0x7F)
-        if c & 0x80:
-            if v > 0xFFFFFFFF:
-                raise _bad("oversized OID arc", pos)
-            continue
-        if not out:  # the first subidentifier holds two arcs
-            x = min(v // 40, 2)
-            out.append(x)
-            v -= 40 * x
-        out.append(v)
-        v = 0
-    return ".".join(str(x) for x in out)
-
-
-def _oid_name(o):
-    """cryptography's name of a signature algorithm, named curve or EdDSA OID (one OID names both an EdDSA key
-    and its signatures), or None. o: the OID's contents."""
+def _oid(d, s, e):
+    """The OID in d[s:e] as cryptography names it (signature algorithms, named curves, EdDSA: one OID names
+    both an EdDSA key and its signatures), else in dotted form."""
+    o = d[s:e]
     p, x = o[:-1], o[-1] if o else -1
     if p == b"\x2a\x86\x48\x86\xf7\x0d\x01\x01":  # PKCS #1: 1.2.840.113549.1.1.x
+        if x == 10:
+            return "RSASSA-PSS"
         h = {2: "md2", 4: "md5", 5: "sha1", 11: "sha256", 12: "sha384", 13: "sha512", 14: "sha224"}.get(x)
-        return "RSASSA-PSS" if x == 10 else h and h + "WithRSAEncryption"
+        if h:
+            return h + "WithRSAEncryption"
     if p == b"\x2a\x86\x48\xce\x3d\x04" and x == 1:  # 1.2.840.10045.4.1
         return "ecdsa-with-SHA1"
     if p == b"\x2a\x86\x48\xce\x3d\x04\x03" and 0 < x < 5:  # 1.2.840.10045.4.3.1..4
         return "ecdsa-with-SHA%d" % (224, 256, 384, 512)[x - 1]
     if o == b"\x2a\x86\x48\xce\x3d\x03\x01\x07":  # 1.2.840.10045.3.1.7
         return "P-256"
-    if p == b"\x2b\x81\x04\x00" and x in (0x22, 0x23):  # 1.3.132.0.34 and .35
+    if p == b"\x2b\x81\x04\x00" and 0x22 <= x <= 0x23:  # 1.3.132.0.34 and .35
         return "P-384" if x == 0x22 else "P-521"
-    if p == b"\x2b\x65" and x in (0x70, 0x71):  # 1.3.101.112 and .113
+    if p == b"\x2b\x65" and 0x70 <= x <= 0x71:  # 1.3.101.112 and .113
         return "ed25519" if x == 0x70 else "ed448"
+    out, v = "", 0
+    for c in o:
+        v = (v << 7) | (c & 0x7F)
+        if c & 0x80:
+            if v >> 32:  # an arc above 32 bits: no OID we could name
+                raise _bad("bad OID", s)
+            continue
+        if not out:  # the first subidentifier holds two arcs
+            x = min(v // 40, 2)
+            out = str(x)
+            v -= 40 * x
+        out += ".%d" % v
+        v = 0
+    return out
 
 
 def _sha1(data):
     """SHA-1 for ports without hashlib.sha1 (used once per CA load, on ~300 bytes)."""
-    if _hsha1 is not None:
+    if _hsha1:
         return _hsha1(data).digest()
+    import struct
+
     n = len(data)
-    data = bytes(data) + b"\x80" + bytes((55 - n) % 64) + (n * 8).to_bytes(8, "big")
-    h = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0]
+    data = bytes(data) + b"\x80" + bytes((55 - n) % 64) + struct.pack(">Q", n * 8)
+    # initial state h0..h4, then the round constants of rounds 0-19, 20-39, 40-59, 60-79 (FIPS 180-4)
+    k = struct.unpack(">9I", b"\x67\x45\x23\x01\xef\xcd\xab\x89\x98\xba\xdc\xfe\x10\x32\x54\x76\xc3\xd2\xe1\xf0"
+                      b"\x5a\x82\x79\x99\x6e\xd9\xeb\xa1\x8f\x1b\xbc\xdc\xca\x62\xc1\xd6")
+    h = list(k[:5])
     m = 0xFFFFFFFF
     for o in range(0, len(data), 64):
-        w = [int.from_bytes(data[i:i + 4], "big") for i in range(o, o + 64, 4)]
+        w = list(struct.unpack(">16I", data[o:o + 64]))
         a, b, c, d, e = h
         for i in range(80):
             if i > 15:  # the message schedule, extended as the rounds go
                 x = w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]
                 w.append((x << 1 | x >> 31) & m)
-            j = i // 20  # rounds 0-19 choose, 40-59 majority, the others parity
-            f = (b & c | (b ^ m) & d) if j == 0 else (b & c | b & d | c & d) if j == 2 else b ^ c ^ d
-            f += (0x5A827999, 0x6ED9EBA1, 0x8F1BBCDC, 0xCA62C1D6)[j] + w[i] + e
-            a, b, c, d, e = ((a << 5 | a >> 27) + f) & m, a, (b << 30 | b >> 2) & m, c, d
-        h = [(x + y) & m for x, y in zip(h, (a, b, c, d, e))]
-    return b"".join(x.to_bytes(4, "big") for x in h)
+            j = i // 20  # rounds 0-19 choose (b ^ m: NOT b, kept positive), 40-59 majority, the others parity
+            f = (b & c | (b ^ m) & d) if j == 0 else (b & c | (b | c) & d) if j == 2 else b ^ c ^ d
+            a, b, c, d, e = ((a << 5 | a >> 27) + f + k[5 + j] + w[i] + e) & m, a, (b << 30 | b >> 2) & m, c, d
+        for i, x in enumerate((a, b, c, d, e)):
+            h[i] = (h[i] + x) & m
+    return struct.pack(">5I", *h)
 
 
 def hex_id(b):
@@ -212,30 +222,6 @@ def hex_id(b):
 def colon_hex(b):
     """Identifier as FW 1.1 prints it in AT-S.SubjectKeyId: 7F:D3:..."""
     return binascii.hexlify(b, ":").decode().upper()
-
-
-def to_epoch(t):
-    """(Y, M, D, h, m, s) UTC -> UNIX seconds (port independent: no time.mktime epoch surprises)."""
-    y, m, d, hh, mi, ss = t
-    y -= m <= 2
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (m - 3 if m > 2 else m + 9) + 2) // 5 + d - 1
-    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-    return days * 86400 + hh * 3600 + mi * 60 + ss
-
-
-def from_epoch(s):
-    """UNIX seconds -> (Y, M, D, h, m, s) UTC."""
-    days, rem = divmod(s, 86400)
-    z = days + 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    m = mp + 3 if mp < 10 else mp - 9
-    return (yoe + era * 400 + (m <= 2), m, doy - (153 * mp + 2) // 5 + 1, rem // 3600, rem // 60 % 60, rem % 60)
 
 
 def fmt_time(t):
@@ -250,11 +236,11 @@ class Certificate:
     is_ca = False
     path_len = ski = aki = curve = _key_id = None
 
-    def __init__(self, der, pem=None):
-        d = self.der = der
+    def __init__(self, d, pem=None):  # d: the DER bytes
+        self.der = d
         self.pem = pem
-        self.stored = der if pem is None else pem  # what a module stores: the PEM block as given, else DER
-        n = self.der_len = len(der)
+        self.stored = d if pem is None else pem  # what a module stores: the PEM block as given, else DER
+        n = self.der_len = len(d)
         self.san_dns, self.san_ip, self.crl_urls = [], [], []
         if n > _MAX_DER:
             raise _bad("too large (%d bytes)" % n, 0)
@@ -264,7 +250,7 @@ class Certificate:
         _, ts, te = _tlv(d, s, e, _SEQ)  # tbsCertificate
         _, s, ae = _tlv(d, te, e, _SEQ)  # signatureAlgorithm
         _, s, oe = _tlv(d, s, ae, _OID)
-        self.sig_alg = _oid_name(d[s:oe]) or _oid_str(d[s:oe], s)
+        self.sig_alg = _oid(d, s, oe)
         _tlv(d, ae, e, _BITS, True)  # signatureValue, the last element
 
         t, s, e = _tlv(d, ts, te)
@@ -277,7 +263,7 @@ class Certificate:
             p = e
         _, s, p = _tlv(d, p, te, _INT)  # serialNumber
         if p - s > 21:  # 20 octets plus a sign byte
-            raise _bad("serial number too long", s)
+            raise _bad("bad serial number", s)
         _, _, p = _tlv(d, p, te, _SEQ)  # signature (inner algorithm)
         _, s, e = _tlv(d, p, te, _SEQ)  # issuer
         self.issuer_der = d[p:e]
@@ -297,41 +283,44 @@ class Certificate:
         _, bs, be = _tlv(d, ae, ke, _BITS, True)
         if be - bs < 2 or d[bs]:  # a key has no unused bits
             raise _bad("bad public key", bs)
-        self._pk = (bs + 1, be)
+        self._pk = memoryview(d)[bs + 1:be]  # (no copy) what key_id hashes
+        self.key_bits = 0
         if alg == b"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01":  # rsaEncryption: SEQUENCE { modulus, exponent }
-            _, rs, re_ = _tlv(d, bs + 1, be, _SEQ, True)
-            _, s, e = _tlv(d, rs, re_, _INT)
-            _tlv(d, e, re_, _INT, True)
+            _, s, ae = _tlv(d, bs + 1, be, _SEQ, True)
+            _, s, e = _tlv(d, s, ae, _INT)
+            _tlv(d, e, ae, _INT, True)
             if d[s] & 0x80:  # negative modulus
-                raise _bad("bad RSA key", s)
+                raise _bad("bad public key", s)
             while s < e and d[s] == 0:
                 s += 1
-            # bit length: whole bytes after the first non-zero one, plus that one's bits
-            self.key_type, self.key_bits = "RSA", (e - s) * 8 - 10 + len(bin(d[s])) if s < e else 0
+            self.key_type = "RSA"
+            if s < e:  # bit length: whole bytes after the first non-zero one, plus that one's bits
+                self.key_bits = (e - s) * 8 - 10 + len(bin(d[s]))
         elif alg == b"\x2a\x86\x48\xce\x3d\x02\x01":  # id-ecPublicKey, parameters: namedCurve OID
             _, s, e = _tlv(d, oe, ae, _OID)
             self.key_type = "EC"
-            c = d[s:e]
-            n = _oid_name(c)
-            self.curve, self.key_bits = (n, int(n[2:])) if n and n[0] == "P" else (_oid_str(c, s), 0)
-        else:  # EdDSA (cryptography's key type names), else the algorithm's OID
-            n = _oid_name(alg) or ""
-            self.key_type, self.key_bits = ("E" + n[1:], 256 if n == "ed25519" else 456) if n[:2] == "ed" else (
-                _oid_str(alg, s), 0)
+            n = self.curve = _oid(d, s, e)
+            if n[:2] == "P-":
+                self.key_bits = int(n[2:])
+        else:  # EdDSA (cryptography's key type names: Ed25519, Ed448), else the algorithm's OID
+            n = self.key_type = _oid(d, s, oe)
+            if n[:2] == "ed":
+                self.key_type = "E" + n[1:]
+                self.key_bits = 256 if n == "ed25519" else 456
 
         for t, s, e in _items(d, ke, te, 3):  # [1]/[2] unique IDs (v2+), [3] extensions (v3)
             if t == 0xA3 and self.version == 3:
                 _, s, e = _tlv(d, s, e, _SEQ, True)
                 _extensions(self, d, s, e)
-            elif t not in (0x81, 0xA1, 0x82, 0xA2) or self.version == 1:
-                raise _bad("unexpected field 0x%02x" % t, s)
+            elif not 0x81 <= t & 0xDF <= 0x82 or self.version == 1:  # (0x20: the constructed form)
+                raise _bad("unexpected tag 0x%02x" % t, s)
         self.san = self.san_dns + self.san_ip
 
     @property
     def key_id(self):
         """SHA-1 of the subjectPublicKey BIT STRING contents (RFC 5280 4.2.1.2 method 1)."""
         if self._key_id is None:
-            self._key_id = _sha1(memoryview(self.der)[self._pk[0]:self._pk[1]])
+            self._key_id = _sha1(self._pk)
         return self._key_id
 
     @property
@@ -346,19 +335,20 @@ class Certificate:
 
 
 def _extensions(c, d, s, e):
+    # Extension: SEQUENCE { OID, [critical BOOLEAN], OCTET STRING }; c: the Certificate being parsed
     seen = []
-    for _, xs, xe in _items(d, s, e, _MAX_ITEMS, _SEQ):  # Extension: SEQUENCE { OID, [critical], OCTET STRING }
+    for _, xs, xe in _items(d, s, e, _MAX_ITEMS, _SEQ):
         _, s, oe = _tlv(d, xs, xe, _OID)
-        oid = d[s:oe]
-        if oid in seen:
+        o = d[s:oe]
+        if o in seen:
             raise _bad("duplicate extension", xs)
-        seen.append(oid)
+        seen.append(o)
         t, s, e = _tlv(d, oe, xe)
         if t == _BOOL and e - s == 1:  # critical
             t, s, e = _tlv(d, e, xe)
         if t != _OCTETS or e != xe:
             raise _bad("bad extension", s)
-        x = oid[2] if len(oid) == 3 and oid[:2] == b"\x55\x1d" else 0  # id-ce 2.5.29.x
+        x = o[2] if len(o) == 3 and o[:2] == b"\x55\x1d" else 0  # id-ce 2.5.29.x
         if x == _X_SKI:  # OCTET STRING
             _, s, e = _tlv(d, s, e, _OCTETS)
             if e == s:  # would be sent as an empty auth, which no server AKI can match
@@ -373,17 +363,19 @@ def _extensions(c, d, s, e):
                     elif t == _INT and 0 < e - s <= 2:
                         c.path_len = int.from_bytes(d[s:e], "big")
                     else:
-                        raise _bad("bad basicConstraints", s)
+                        raise _bad("bad extension", s)
                 elif x == _X_AKI:
                     if t == 0x80:  # [0] keyIdentifier
                         c.aki = d[s:e]
                 elif x == _X_SAN:
                     if t == 0x82:  # dNSName
-                        c.san_dns.append(_text(0x16, d[s:e], s))
+                        c.san_dns.append(_text(_IA5, d, s, e))
                     elif t == 0x87 and e - s == 4:  # iPAddress
                         c.san_ip.append("%d.%d.%d.%d" % tuple(d[s:e]))
                     elif t == 0x87 and e - s == 16:
-                        c.san_ip.append(":".join("%x" % int.from_bytes(d[i:i + 2], "big") for i in range(s, e, 2)))
+                        import struct
+
+                        c.san_ip.append("%x:%x:%x:%x:%x:%x:%x:%x" % struct.unpack(">8H", d[s:e]))
                 else:  # DistributionPoint: SEQUENCE { [0] distributionPoint { [0] fullName }, ... }
                     t, s, e = _tlv(d, s, e)
                     if t == 0xA0:
@@ -391,13 +383,11 @@ def _extensions(c, d, s, e):
                         if t == 0xA0:
                             for t, s, e in _items(d, s, e):
                                 if t == 0x86 and len(c.crl_urls) < _MAX_ITEMS:  # URI
-                                    c.crl_urls.append(_text(0x16, d[s:e], s))
+                                    c.crl_urls.append(_text(_IA5, d, s, e))
 
 
 def parse_der(der, pem=None):
-    """One DER certificate -> Certificate; any malformation -> CertError."""
-    if not isinstance(der, bytes):
-        der = bytes(der)
+    """One DER certificate (bytes) -> Certificate; any malformation -> CertError."""
     try:
         return Certificate(der, pem)
     except (CertError, MemoryError):
@@ -416,18 +406,18 @@ def iter_pem(data):
         if b < 0:
             break
         s = b + 27  # after the BEGIN line's text
-        e = data.find(b"-----END CERTIFICATE-----", s)
+        e = data.find(b"-----", s)  # must be the END line: cut short, or another PEM block begins inside
         pos = e + 25
         pos += 2 if data[pos:pos + 2] == b"\r\n" else data[pos:pos + 1] == b"\n"  # the block's line end
         try:
-            if e < 0 or data.find(b"-----", s, e) >= 0:  # cut short, or another PEM block begins inside
+            if data[e:e + 25] != b"-----END CERTIFICATE-----":
                 raise ValueError
             der = binascii.a2b_base64(memoryview(data)[s:e])
         except ValueError:
-            raise CertError("PEM block at byte %d damaged: copy the whole certificate again" % b)
+            raise _bad("damaged PEM block", b)
         yield parse_der(der, bytes(data[b:pos]))
     if not pos:
-        raise CertError("not a certificate: give the CA file (PEM or DER) read in binary mode ('rb')")
+        raise CertError("no certificate: give a PEM or DER file, read with 'rb'")
 
 
 def parse(data):
@@ -444,11 +434,12 @@ def check(cert, now, fw="1.1", kind="ca", size=None):
     the bytes that will be sent (default: len(cert.stored)).
 
     Raises CertError naming the first problem and its fix; returns None when the certificate can work."""
-    if now is None or not _CLOCK_MIN <= now < 4102444800:  # unset, or not 2017..2100
+    if now is None or not _CLOCK_MIN <= now < _CLOCK_END:  # unset, or not 2017..2100
+        w = "unset" if now is None else "implausible"  # (code clock_unset / clock_implausible)
         raise CertError("module clock %s: set it first (AT+S.TIME=<UNIX epoch>, m.settime())" % (
-            "unset" if now is None else "implausible, " + fmt_time(from_epoch(now)) + (
-                " (seconds since 2000? add %d)" % _EPOCH_2000 if _CLOCK_MIN <= now + _EPOCH_2000 < 4102444800
-                else "")), "clock_unset" if now is None else "clock_implausible")
+            w if now is None else w + ", " + fmt_time(from_epoch(now)) + (
+                " (seconds since 2000? add %d)" % _EPOCH_2000 if _CLOCK_MIN <= now + _EPOCH_2000 < _CLOCK_END
+                else "")), "clock_" + w)
     who = "%s '%s'" % ("CA" if kind == "ca" else "certificate", cert.subject_cn)
     late = now > to_epoch(cert.not_after)
     if late or now < to_epoch(cert.not_before):

@@ -1,24 +1,10 @@
-# Exceptions of the spwf04 driver and the small tables that go with them. Pure: F401RE, unix port, CPython.
+# Exceptions of the spwf04 driver and the small rules that go with them. Pure: F401RE, unix port, CPython.
 #
 # The module sends its own error texts (AT-S.ERROR:<code>:<text>), so no error-text table lives here; only
 # the mapping of the socket-level codes to errno values, and the redaction rule for secrets.
+# Deployed as .mpy bytecode, which lives in RAM: hence the mapping as a few comparisons (no dict built at
+# import) and one redaction path for both line forms.
 import errno
-
-# AT-S.ERROR codes that mean a socket-level condition -> the errno a socket user expects (spec section 4).
-_ERRNO = {
-    44: errno.EHOSTUNREACH,  # Wait for Connection Up (no Wi-Fi yet)
-    60: errno.EHOSTUNREACH,  # IP not ready to send
-    63: errno.EHOSTUNREACH,  # DNS busy
-    64: errno.EHOSTUNREACH,  # DNS start failed
-    65: errno.EHOSTUNREACH,  # DNS address failure
-    71: errno.ENOTCONN,  # Closing socket
-    72: errno.ENOTCONN,  # Closed socket
-    74: errno.ECONNREFUSED,  # Failed to open socket (connect, DNS or TLS failure)
-    75: errno.ENOBUFS,  # Too many sockets
-    76: errno.EBADF,  # Illegal Socket ID
-    78: errno.ENOTCONN,  # Socket not connected
-    91: errno.ENOMEM,  # Low Memory
-}
 
 
 class ModuleError(OSError):
@@ -33,17 +19,21 @@ class ModuleError(OSError):
         self.code = code
         self.text = text
         self.command = command
-        self.details = details or []
+        self.details = details = details or []
         self.diagnosis = diagnosis
-        super().__init__(_ERRNO.get(code, errno.EIO), self._message())
-
-    def _message(self):
-        msg = "%s: AT-S.ERROR:%s:%s" % (self.command, self.code, self.text)
-        if self.details:
-            msg += " (after %s)" % ", ".join(self.details[-3:])
-        if self.diagnosis:
-            msg += "; likely: " + self.diagnosis
-        return msg
+        msg = "%s: AT-S.ERROR:%s:%s" % (command, code, text)
+        if details:
+            msg += " (after %s)" % ", ".join(details[-3:])
+        if diagnosis:
+            msg += "; likely: " + diagnosis
+        # AT-S.ERROR codes that mean a socket-level condition -> the errno a socket user expects (spec 4):
+        # 44 wait for connection up (no Wi-Fi yet), 60 IP not ready to send, 63..65 DNS busy / start failed /
+        # address failure; 71 closing, 72 closed, 78 not connected; 74 failed to open socket (connect, DNS or
+        # TLS failure); 75 too many sockets; 76 illegal socket ID; 91 low memory.
+        super().__init__(
+            errno.EHOSTUNREACH if code in (44, 60, 63, 64, 65) else errno.ENOTCONN if code in (71, 72, 78)
+            else errno.ECONNREFUSED if code == 74 else errno.ENOBUFS if code == 75 else errno.EBADF if code == 76
+            else errno.ENOMEM if code == 91 else errno.EIO, msg)
 
 
 class ModuleReset(OSError):
@@ -63,28 +53,17 @@ class CertError(ValueError):
         self.code = code
 
 
-def timeout(what):
-    return OSError(errno.ETIMEDOUT, what)
-
-
-# Variables whose values are secrets (Wi-Fi passphrase, WEP keys): never shown in traces, errors, repr.
-def _secret_var(name):
-    name = name.lower()
-    return "psk" in name or "key" in name
-
-
 def redact(line):
-    """A command or module line with secret values replaced by '***' (SCFG=<secret var>,<value> and
-    AT-S.Var:<secret var>=<value>)."""
-    if not line:
-        return line
-    up = line[:10].upper()
-    if up.startswith("AT+S.SCFG="):
-        i = line.find(",")
-        if i > 0 and _secret_var(line[10:i]):
-            return line[: i + 1] + "***"
-    elif up.startswith("AT-S.VAR:"):
-        i = line.find("=")
-        if i > 0 and _secret_var(line[9:i]):
-            return line[: i + 1] + "***"
+    """A command or module line with secret values replaced by '***': SCFG=<secret var>,<value> and
+    AT-S.Var:<secret var>=<value>, where a secret variable (Wi-Fi passphrase, WEP keys) has 'psk' or 'key' in
+    its name. Such values never show in traces, errors or repr."""
+    if line:
+        up = line[:10].upper()
+        # the value starts after the first ',' (SCFG) or '=' (Var) past the 9-character prefix
+        i = line.find(",", 9) if up.startswith("AT+S.SCFG=") else line.find("=", 9) if up.startswith(
+            "AT-S.VAR:") else -1
+        if i > 0:
+            name = line[9:i].lower()
+            if "psk" in name or "key" in name:
+                return line[:i + 1] + "***"
     return line

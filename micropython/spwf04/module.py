@@ -31,6 +31,7 @@ except ImportError:  # CPython (unit tests)
 
 from . import parser as P
 from .errors import ModuleError, ModuleReset, redact
+from .utc import to_epoch
 
 _MAX_SOCKETS = const(8)
 _CMD_MAX = const(512)  # longest command line the module is known to take
@@ -42,6 +43,7 @@ _EPOCH_2000 = const(946684800)
 _CLOCK_MIN = const(1483228800)  # 2017-01-01: an earlier clock is unset
 _IDLE_MS = const(20)  # longest single wait for input (deadlines are checked in between)
 _BATCH = const(512)  # payload bytes gathered in the UART buffer before one readinto (half the board's rxbuf)
+_RXCHUNK = const(256)  # line-mode reads: one UART readinto per chunk of lines, not one call per line
 _LOG = const(8)  # recent WIND/stray lines kept for diagnostics
 _W55 = const(0x800000)  # console_wind_off_medium bit 23 = WIND 55 (spec 3: bit k of _medium = WIND 32+k)
 
@@ -66,27 +68,6 @@ def board_epoch():
     return t
 
 
-def days(y, m, d):
-    """Days since 1970-01-01 of a UTC date (proleptic Gregorian)."""
-    y -= m <= 2
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (m - 3 if m > 2 else m + 9) + 2) // 5 + d - 1
-    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-
-
-def ymd(epoch):
-    """'YYYY-MM-DD' of UNIX seconds (UTC)."""
-    z = epoch // 86400 + 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    m = mp + 3 if mp < 10 else mp - 9
-    return "%04d-%02d-%02d" % (yoe + era * 400 + (m <= 2), m, doy - (153 * mp + 2) // 5 + 1)
-
-
 def _log(lst, item):
     # keep the last _LOG items, in place (no new list per line)
     if len(lst) >= _LOG:
@@ -96,6 +77,11 @@ def _log(lst, item):
 
 def _ms(t):
     return ticks_diff(ticks_ms(), t)
+
+
+def _text(raw):
+    # A command line sent as bytes (CR included) as it appears in traces and errors: str, key redacted.
+    return redact(str(raw[:-1], "utf-8"))
 
 
 class Module:
@@ -118,6 +104,8 @@ class Module:
         self.timeout = timeout
         self.read_max = read_max
         self._parser = P.Parser(self._on_event, line_max)
+        self._rxb = bytearray(_RXCHUNK)
+        self._rxm = memoryview(self._rxb)
         self._parser.on_w55 = self._w55
         self._poll = None
         try:
@@ -127,6 +115,8 @@ class Module:
             p.register(uart, select.POLLIN)
             p.poll(0)
             self._poll = p
+            # (MicroPython's ipoll waits the same without building a result list)
+            self._pollf = p.ipoll if hasattr(p, "ipoll") else p.poll
         except Exception:
             pass  # not pollable (a test double): fall back to short sleeps
         self._out = None  # trace printer
@@ -317,10 +307,10 @@ class Module:
                 return False
             p.payload_filled(n)
             return True
-        line = u.readline()
-        if not line:
+        n = u.readinto(self._rxb)
+        if not n:
             return False
-        p.feed(line)
+        p.feed(self._rxb, n)  # (bytes after a Reading line are copied on into the payload buffer)
         return True
 
     def _idle(self, ms):
@@ -330,7 +320,7 @@ class Module:
         if ms > _IDLE_MS:
             ms = _IDLE_MS
         if self._poll is not None:
-            self._poll.poll(ms)
+            self._pollf(ms)
         else:
             sleep_ms(1)
 
@@ -355,12 +345,14 @@ class Module:
         return True
 
     # ----------------------------------------------------------------------------------------- commands
-    def _send(self, cmd, payload=None):
+    def _send(self, raw, payload=None):
         if self._out:
-            self._t("> " + redact(cmd))
+            self._t("> " + _text(raw))
             if payload is not None:
                 self._t("> <<%d bytes>>" % len(payload))
-        self._write((cmd + "\r").encode())
+        n = self.uart.write(raw)  # a command line goes in one call, the usual case
+        if n != len(raw):
+            self._write(memoryview(raw)[n or 0 :])
         if payload is not None:
             self._write(payload)
 
@@ -384,20 +376,42 @@ class Module:
         AT-S.ERROR, OSError(ETIMEDOUT) when no final line arrives within timeout ms."""
         if len(cmd) > _CMD_MAX or "\r" in cmd or "\n" in cmd:
             raise ValueError("command too long (max 512) or contains CR/LF: %s" % redact(cmd[:40]))
-        self._check()
+        if self.w55off and ("WCFG" in cmd.upper() or "&W" in cmd.upper()):
+            self._mask55(False)  # never store the driver's temporary WIND 55 mask
+        return self._do(cmd.encode() + b"\r", payload, timeout, hook)
+
+    def _do(self, raw, payload=None, timeout=None, hook=None, quick=None):
+        # cmd() for a command line as bytes, CR included: what the sockets' data path sends (SOCKR, SOCKQ,
+        # SOCKW), so no text is formatted or decoded per read. The str form is made only for errors and traces.
+        # quick: the prefix of the one information line the answer usually has (b"AT-S.Reading:" for a SOCKR
+        # armed with its payload buffer, b"AT-S.Query:"): that answer is read by _quick(), which returns the
+        # line's fields (a bytearray; b"" for Reading), and so does _do; any other answer goes the general way
+        # (returns the list of lines).
+        if self._broken or self._reset_exc is not None:
+            self._check()
         if self._desync:
             self._resync()
-        if self.w55off and cmd[5:9] != "SOCK" and ("WCFG" in cmd.upper() or "&W" in cmd.upper()):
-            self._mask55(False)  # never store the driver's temporary WIND 55 mask
-        self.pump()  # what arrived before the command is not its answer
-        self._check()
-        self._lines = []
-        self._final = None
-        self._nfinal = 0
-        self._hook = hook
+        # What arrived before the command is not its answer: routed first (stray lines are logged). A quick
+        # answer needs no such care: whatever comes before its head line sends it the general way, where an
+        # indication is routed as always.
+        if quick is None and self._rx():
+            self.pump()
+            self._check()
+        ms = timeout or self.timeout
+        t = ticks_ms()
         try:
-            self._send(cmd, payload)
-            self._wait_final(cmd, payload, timeout or self.timeout)
+            if quick is not None and not self._out:
+                # (the command state - _lines, _final, _hook - is set by _quick only if it hands over)
+                n = self.uart.write(raw)  # (_send without a trace: a command line usually goes in one call)
+                if n != len(raw):
+                    self._write(memoryview(raw)[n or 0 :])
+                f = self._quick(quick, hook, t, ms)
+                if f is not None:
+                    return f
+            else:
+                self._begin(hook)
+                self._send(raw, payload)
+            self._wait_final(raw, payload, ms, t)
         except ModuleReset:
             self._parser.reset()
             raise
@@ -408,29 +422,153 @@ class Module:
             raise
         finally:
             lines = self._lines
-            self._lines = None
-            self._hook = None
+            if lines is not None:  # (None: a quick answer, no state to undo)
+                self._lines = None
+                self._hook = None
         ev = self._final
         if ev.kind == P.ERROR:
-            raise ModuleError(ev.code, ev.text, redact(cmd),
+            raise ModuleError(ev.code, ev.text, _text(raw),
                               [redact(e.line)[5:] if e.line.startswith("AT-S.") else e.line for e in lines])
         return lines
 
-    def _wait_final(self, cmd, payload, ms):
-        t = ticks_ms()
+    def _wait_final(self, raw, payload, ms, t):
         while self._final is None:
             if self._reset_exc is not None:
                 self._check()
             got = self._rx()
-            r = ms - _ms(t)
+            r = ms - ticks_diff(ticks_ms(), t)
             if r <= 0:  # checked even while input keeps coming: a flood cannot hold us
                 if self._final is None:
-                    self._timed_out(cmd, payload, ms)
+                    self._timed_out(raw, payload, ms)
                 return
             if not got:
                 self._idle(r)
+        if self._reset_exc is not None:  # (the boot indications and a final line came in one chunk)
+            self._check()
 
-    def _timed_out(self, cmd, payload, ms):
+    def _begin(self, hook):
+        # A command is in flight from here: lines now belong to it (until _do ends).
+        self._lines = []
+        self._final = None
+        self._nfinal = 0
+        self._hook = hook
+
+    def _quick(self, head, hook, t, ms):
+        # The usual answer - the head line, for a SOCKR exactly the armed payload, AT-S.OK - straight from the
+        # UART: no parser, no events, no text; a few UART calls per read. Returns the head line's fields, or
+        # None when the answer takes any other shape (an indication or error first, noise, a slow module):
+        # then what was read is handed to the parser where it stands (armed for the rest, the hook told how far
+        # the answer got) and the general loop finishes the command with the same deadline.
+        u = self.uart
+        b = self._rxb
+        p = self._parser
+        n = u.readinto(b) or 0  # usually the whole head line, and the payload's start behind it
+        while True:
+            j = b.find(b"\n", 0, n) if n else -1
+            if j >= 0 or n == _RXCHUNK:
+                break
+            g = self._more(n, t, ms)
+            if g == n:
+                break
+            n = g
+        h = len(head)
+        if j <= h or not b.startswith(head):
+            return self._hand(hook, n)
+        i = j + 1
+        k = p._arm_n
+        f = b"" if k else b[h : j - 1 if b[j - 1] == 13 else j]  # (Reading's fields are not used)
+        if k:  # SOCKR: the payload, first what came with the line, then into the reader's buffer directly
+            dst = p._arm_buf
+            c = n - i
+            if c > k:
+                c = k
+            if c:
+                dst[:c] = self._rxm[i : i + c]
+                i += c
+            pos = c
+            if pos < k:
+                pos += u.readinto(dst[pos:] if pos else dst) or 0  # usually the whole rest
+            last = 0
+            while pos < k:
+                a = u.any()
+                if a:
+                    if a < k - pos and a < _BATCH and a != last:
+                        last = a  # a batch is building up (as in _rx): read once it stops growing
+                        sleep_ms(1)
+                    else:
+                        last = 0
+                        pos += u.readinto(dst[pos:]) or 0
+                    continue
+                if not self._tick(t, ms):  # the parser takes over, counting what is still missing
+                    hook(P.READING)
+                    p._payload()
+                    p.payload_filled(pos)
+                    return self._hand(hook, 0)
+        n -= i  # the final line: what is left of the chunk, else a fresh read
+        if n:
+            b[:n] = bytes(self._rxm[i : i + n])
+        else:
+            n = u.readinto(b) or 0
+        while True:
+            if n >= 9:
+                if b.startswith(b"AT-S.OK\r\n"):
+                    e = 9
+                elif n >= 11 and b.startswith(b"\r\nAT-S.OK\r\n"):  # (spec 6.10: at most one CR LF first)
+                    e = 11
+                else:
+                    e = 0
+                if e:
+                    p._arm_n = 0  # (disarm() without the call)
+                    p._arm_buf = None
+                    if n > e:  # (an indication right behind: routed, no command in flight)
+                        p.feed(bytes(self._rxm[e:n]))
+                    return f
+                if b.find(b"\n", 2, n) > 0:
+                    break
+            if n == _RXCHUNK:
+                break
+            g = self._more(n, t, ms)
+            if g == n:
+                break
+            n = g
+        if k:  # the payload is complete, its end is not what it should be: the general way decides
+            hook(P.READING)
+            hook(P.DONE)
+            p.disarm()
+        return self._hand(hook, n)
+
+    def _more(self, n, t, ms):
+        # More of a line into the chunk buffer behind its first n bytes, once the UART's count stops growing
+        # (or fills the rest of the chunk): a line that trickles in costs one read, not one per fragment.
+        # Returns the new length (n: the deadline passed).
+        u = self.uart
+        last = 0
+        while True:
+            a = u.any()
+            if a:
+                if a < _RXCHUNK - n and a != last:
+                    last = a
+                    sleep_ms(1)
+                    continue
+                return n + (u.readinto(self._rxm[n:] if n else self._rxb) or 0)
+            if not self._tick(t, ms):
+                return n
+
+    def _hand(self, hook, n):
+        # _quick gives up: the command goes on the general way, with the first n bytes of the chunk parsed.
+        self._begin(hook)
+        if n:
+            self._parser.feed(self._rxb, n)
+
+    def _tick(self, t, ms):
+        # While waiting within a command's deadline: False once it has passed, else wait a little for input.
+        r = ms - ticks_diff(ticks_ms(), t)
+        if r <= 0:
+            return False
+        self._idle(r)
+        return True
+
+    def _timed_out(self, raw, payload, ms):
         # No final line in time. Probe with a bare AT to tell "busy" from "gone" before giving up.
         p = self._parser
         what = "no final line"
@@ -438,7 +576,7 @@ class Module:
         if lost:
             what = "%d of %d payload bytes missing" % (lost, p.payload_total)
         p.reset()
-        self._send("AT")
+        self._send(b"AT\r")
         self._wait(lambda: self._nfinal >= 2, self.probe_ms)
         got = self._nfinal
         if got >= 2 and payload is None and not lost:
@@ -446,7 +584,7 @@ class Module:
         # (after a payload command the probe may have been swallowed as payload: never trust a late OK)
         if self._reset_exc is not None:
             self._check()
-        cmd = redact(cmd)
+        cmd = _text(raw)
         if got:
             self._desync = True  # a late final line may still come: resynchronise before the next command
             raise OSError(errno.ETIMEDOUT, "%s: %s within %d ms; the module answers AT (busy)" % (cmd, what, ms))
@@ -472,7 +610,7 @@ class Module:
 
         self._hook = hook
         try:
-            self._send("AT+S.GCFG=console_echo")
+            self._send(b"AT+S.GCFG=console_echo\r")
             ok = self._wait(lambda: len(seen) > 1, self.probe_ms)
         finally:
             self._lines = None
@@ -587,7 +725,7 @@ class Module:
         self._final = None
         self._nfinal = 0
         try:
-            self._send("AT")
+            self._send(b"AT\r")
             return self._wait(lambda: self._nfinal > 0, self.probe_ms)
         finally:
             self._lines = None
@@ -621,7 +759,7 @@ class Module:
         self._drop(ModuleReset(errno.ECONNRESET, "module reset by %s: socket closed" % cmd))
         self._booted = False
         self._boot_until = ticks_ms()
-        self._send(cmd)
+        self._send(cmd.encode() + b"\r")
         if not self._wait(lambda: self._booted, self.boot_ms):
             raise OSError(errno.ETIMEDOUT, "%s: no boot indication within %d ms" % (cmd, self.boot_ms))
         self._wait_ready()
@@ -659,8 +797,7 @@ class Module:
             elif ev.text == "Time" and ev.params:
                 t = ev.params[0].split(".")
         try:
-            return (days(2000 + int(d[0]), int(d[1]), int(d[2])) * 86400 + int(t[0]) * 3600 + int(t[1]) * 60
-                    + int(t[2]))
+            return to_epoch((2000 + int(d[0]), int(d[1]), int(d[2]), int(t[0]), int(t[1]), int(t[2])))
         except (TypeError, ValueError, IndexError):
             raise OSError(errno.EIO, "unexpected AT+S.TIME answer")
 

@@ -95,7 +95,11 @@ def classify(s):
 
 
 # The final line of nearly every command, as one shared event (no decoding or allocation per command).
-_OK_EV = Event(OK, "AT-S.OK", "OK", None, None, [])
+OK_EV = Event(OK, "AT-S.OK", "OK", None, None, [])
+# The Reading line of a fast-armed read (expect_payload(..., fast=True)), fields left out.
+READING = Event(INFO, "AT-S.Reading", "Reading", None, None, [])
+# A payload delivered completely by the driver's own UART reads (spwf04.module._quick), count not given.
+DONE = Event(PAYLOAD, "", "", 0)
 
 
 def _garbage(reason, raw, n):
@@ -115,6 +119,7 @@ class Parser:
         self._skip = False  # inside an over-long line: drop bytes up to its LF
         self._arm_buf = None
         self._arm_n = 0
+        self._arm_fast = False
         self.payload_buf = None  # memoryview being filled in payload mode (None: PAYLOAD events)
         self.payload_pos = 0
         self.payload_left = 0  # > 0: payload mode
@@ -124,20 +129,31 @@ class Parser:
         """Forget partial lines, payload mode and arming (after a module reset or an aborted read)."""
         self._n = 0
         self._skip = False
-        self._arm_n = 0
-        self._arm_buf = None
+        self.disarm()
         self.payload_left = 0
         self.payload_buf = None
 
-    def expect_payload(self, buf, n):
+    def expect_payload(self, buf, n, fast=False):
         """Arm: the next AT-S.Reading: line is followed by n raw bytes, delivered into buf[0:n] (a writable
-        buffer) or, with buf=None, as PAYLOAD events. May be called from the Reading event's callback."""
-        self._arm_buf = None if buf is None else memoryview(buf)
+        buffer) or, with buf=None, as PAYLOAD events. May be called from the Reading event's callback.
+        fast=True (the driver's socket reads): the Reading line is recognised as bytes and reported as the
+        shared READING event without its fields (their meaning is unknown, spec 6.10), so a read decodes no
+        text at all."""
+        self._arm_buf = buf if buf is None or type(buf) is memoryview else memoryview(buf)
         self._arm_n = n
+        self._arm_fast = fast
 
     def disarm(self):
         self._arm_n = 0
         self._arm_buf = None
+        self._arm_fast = False
+
+    def _payload(self):
+        # The armed Reading line was seen: what follows is the payload.
+        self.payload_buf = self._arm_buf
+        self.payload_left = self.payload_total = self._arm_n
+        self.payload_pos = 0
+        self.disarm()
 
     def payload_filled(self, n):
         """n payload bytes were written at payload_buf[payload_pos:] (by the parser or by the caller)."""
@@ -148,10 +164,12 @@ class Parser:
             self.payload_buf = None
             self.on_event(Event(PAYLOAD, "", "", self.payload_total))
 
-    def feed(self, data):
-        """Consume bytes (bytes object, any fragment of the stream)."""
+    def feed(self, data, end=None):
+        """Consume bytes: data[:end] (bytes or bytearray, any fragment of the stream; end: default all). The
+        driver feeds one preallocated receive buffer, so nothing here may keep a reference to data."""
         i = 0
-        end = len(data)
+        if end is None:
+            end = len(data)
         size = self.size
         while i < end:
             left = self.payload_left
@@ -163,11 +181,11 @@ class Parser:
                     self.on_event(Event(PAYLOAD, "", "", k, None, (), bytes(data[i : i + k])))
                 else:
                     p = self.payload_pos
-                    self.payload_buf[p : p + k] = data[i : i + k]
+                    self.payload_buf[p : p + k] = memoryview(data)[i : i + k]  # (a view: no copy of the chunk)
                 i += k
                 self.payload_filled(k)
                 continue
-            j = data.find(b"\n", i)
+            j = data.find(b"\n", i, end)
             if j < 0:
                 self._keep(data, i, end)
                 return
@@ -188,9 +206,13 @@ class Parser:
                 i = j + 1
                 continue
             else:
-                line = data[i:j]
+                e = j - 1 if j > i and data[j - 1] == 13 else j  # the CR of CR LF, without a second slice
+                line = data[i:e]
             i = j + 1
-            self._line(line)
+            if b"\r" in line:
+                self._line(line)
+            elif line:
+                self._line1(line)
 
     def _keep(self, data, i, j):
         # Append data[i:j] to the partial line; on overflow report once and skip to the line's end.
@@ -204,7 +226,7 @@ class Parser:
             self._n = 0
             self._skip = True
             return False
-        self._buf[n : n + k] = data if i == 0 and j == len(data) else data[i:j]
+        self._buf[n : n + k] = memoryview(data)[i:j]
         self._n = n + k
         return True
 
@@ -227,7 +249,11 @@ class Parser:
 
     def _line1(self, raw):
         if raw == b"AT-S.OK":
-            self.on_event(_OK_EV)
+            self.on_event(OK_EV)
+            return
+        if self._arm_fast and raw.startswith(b"AT-S.Reading:"):
+            self.on_event(READING)
+            self._payload()
             return
         if self.on_w55 is not None and raw.startswith(b"+WIND:55:") and self.on_w55(raw):
             return
@@ -261,10 +287,7 @@ class Parser:
                     ev = t
         self.on_event(ev)
         if self._arm_n and ev.kind == INFO and ev.text == "Reading":
-            self.payload_buf = self._arm_buf
-            self.payload_left = self.payload_total = self._arm_n
-            self.payload_pos = 0
-            self.disarm()
+            self._payload()
 
 
 def parse(data, size=LINE_MAX):

@@ -83,6 +83,8 @@ class Socket(_Base):
         self._st = 0  # SOCKR progress: 1 Reading line, 2 payload complete, 3 framing lost
         self._hr = self._hook_read
         self._hq = self._hook_query
+        self._rk = 0  # the size _rcmd (AT+S.SOCKR=<id>,<size>) asks for
+        self._qcmd = None  # AT+S.SOCKQ=<id>, made at the first query
 
     # ------------------------------------------------------------------------------ WIND routing
     def _wind55(self, r, c):
@@ -125,9 +127,9 @@ class Socket(_Base):
             raise OSError(errno.ENOTCONN, "socket not connected")
 
     # ------------------------------------------------------------------------------ module calls
-    def _call(self, cmd, hook=None, payload=None, timeout=None):
+    def _call(self, raw, hook=None, payload=None, timeout=None, quick=None):
         try:
-            return self._m.cmd(cmd, payload, timeout, hook)
+            return self._m._do(raw, payload, timeout, hook, quick)
         except (ModuleError, ModuleReset):
             raise
         except BaseException as e:  # timeout, Ctrl-C: this socket's byte stream cannot be trusted any more
@@ -144,7 +146,14 @@ class Socket(_Base):
         self._fresh = True
         self._q_at = ticks_ms()
         try:
-            self._call("AT+S.SOCKQ=%d" % self.id, self._hq)
+            q = self._qcmd
+            if q is None:
+                q = self._qcmd = b"AT+S.SOCKQ=%d\r" % self.id
+            f = self._call(q, self._hq, None, None, b"AT-S.Query:")
+            if not isinstance(f, list) and f.isdigit():  # the usual answer, read without events (else: _hook_query)
+                self._avail = int(f)
+                self._exact = True
+                self._dirty = False
         except ModuleError as e:
             if e.code not in _GONE:
                 raise
@@ -174,14 +183,19 @@ class Socket(_Base):
         self._avail -= k
         self._fresh = False
         self._st = 0
-        p.expect_payload(dst, k)
+        p.expect_payload(dst, k, not m._out)  # (traced: the Reading line as the module sent it)
         try:
-            m.cmd("AT+S.SOCKR=%d,%d" % (self.id, k), None, m.timeout + k // 5, self._hr)
+            if k != self._rk:  # (bulk reads repeat one size: the command line is made once)
+                self._rk = k
+                self._rcmd = b"AT+S.SOCKR=%d,%d\r" % (self.id, k)
+            r = m._do(self._rcmd, None, m.timeout + k // 5, self._hr, b"AT-S.Reading:")
         except (ModuleError, ModuleReset):
+            p.disarm()
             self._exact = False
             self._dirty = True
             raise
         except BaseException as e:  # timeout, lost bytes, Ctrl-C: where the data went is unknown
+            p.disarm()
             if isinstance(e, OSError):
                 # A module that rebooted mid-payload leaves its boot indications inside the data we counted.
                 try:
@@ -195,8 +209,9 @@ class Socket(_Base):
                     m._check()
             self._fail(errno.EIO, "socket unusable after an interrupted read: %s" % _why(e))
             raise
-        finally:
-            p.disarm()
+        if not isinstance(r, list):
+            return k  # the usual answer, read straight into dst (and the parser disarmed)
+        p.disarm()
         if self._st == 2:
             return k
         # Text after the payload, or AT-S.OK without any (a damaged Reading line: the data went by as
@@ -206,31 +221,34 @@ class Socket(_Base):
             "text after the payload" if self._st == 3 else "no payload"))
         self._ok()
 
-    def _recv1(self, mv, off, n, dl):
-        # Some bytes into mv[off:off+n]: count > 0, 0 at end-of-file, None if none by the deadline
-        # (dl: None = no deadline, 0 = do not wait, else (start ticks, ms)).
+    def _recv1(self, mv, off, n, t0):
+        # Some bytes into mv[off:off+n]: count > 0, 0 at end-of-file, None if none by the deadline (the
+        # socket's timeout from ticks t0; timeout 0: do not wait).
         m = self._m
+        mx = m.read_max
         while True:
-            self._ok()
-            if self._avail > 0:
-                k = self._avail
+            if self._err is not None:
+                self._ok()
+            k = self._avail
+            if k > 0:
                 if k > n:
                     k = n
-                if k > m.read_max:
-                    k = m.read_max
-                if k < n and k < m.read_max:  # a short read: more is wanted than is known to be pending
-                    if self._small and not m.w55off:
-                        m._mask55(True)  # bulk: SOCKQ counts from now on
-                    if m.w55off and not self._fresh:
-                        self._query()  # one SOCKQ now saves a short SOCKR (the module has likely more)
-                        continue
+                if k > mx:
+                    k = mx
+                short = k < n and k < mx  # more is wanted than is known to be pending
+                if self._small and not m.w55off and (short or n >= _SMALL):
+                    m._mask55(True)  # a bulk read of small segments: SOCKQ counts from now on
+                if short and m.w55off and not self._fresh:
+                    self._query()  # one SOCKQ now saves a short SOCKR (the module has likely more)
+                    continue
                 return self._read(mv, off, k)
             m.pump()  # a WIND may be waiting in the UART buffer
             if self._avail:
                 continue
             # After +WIND:58, end-of-file needs a SOCKQ of 0 after the last read: a count with lost digits
             # ('Query:979' -> 'Query:9') must not end the stream early.
-            if self._dirty or (self._eof and not self._fresh) or _ms(self._q_at) >= self._q_int:
+            # Masked, the WINDs that would announce more are gone: ask at once.
+            if self._dirty or ((self._eof or m.w55off) and not self._fresh) or _ms(self._q_at) >= self._q_int:
                 self._query()
                 if self._avail:
                     continue
@@ -239,11 +257,12 @@ class Socket(_Base):
                 continue
             if self._eof and not self._dirty:
                 return 0
-            if dl == 0:
+            t = self._timeout
+            if t == 0:
                 return None
             w = self._q_int - _ms(self._q_at)
-            if dl is not None:
-                r = dl[1] - _ms(dl[0])
+            if t is not None:
+                r = int(t * 1000) - _ms(t0)
                 if r <= 0:
                     return None
                 if r < w:
@@ -326,14 +345,6 @@ class Socket(_Base):
     def setblocking(self, flag):
         self._timeout = None if flag else 0
 
-    def _deadline(self):
-        t = self._timeout
-        if t is None:
-            return None
-        if t == 0:
-            return 0
-        return (ticks_ms(), int(t * 1000))
-
     def _from_pend(self, mv):
         p = self._pend
         if not p:
@@ -350,16 +361,17 @@ class Socket(_Base):
         if nbytes is not None and nbytes < len(mv):
             mv = mv[:nbytes]
         want = len(mv)
-        got = self._from_pend(mv)
+        got = self._from_pend(mv) if self._pend else 0
         if got == want:
             return got
-        self._ok()
-        dl = self._deadline()
+        if self._err is not None or self.id is None:
+            self._ok()
+        t0 = ticks_ms()
         while got < want:
-            n = self._recv1(mv, got, want - got, dl)
+            n = self._recv1(mv, got, want - got, t0)
             if not n:
                 if n is None and got == 0:
-                    if dl == 0:
+                    if self._timeout == 0:
                         return None
                     raise OSError(errno.ETIMEDOUT, "read timed out")
                 break
@@ -388,10 +400,9 @@ class Socket(_Base):
         k = self._from_pend(mv)
         if not k:
             self._ok()
-            dl = self._deadline()
-            k = self._recv1(mv, 0, n, dl)
+            k = self._recv1(mv, 0, n, ticks_ms())
             if k is None:
-                if dl == 0:
+                if self._timeout == 0:
                     return None
                 raise OSError(errno.ETIMEDOUT, "read timed out")
         return bytes(mv[:k])
@@ -434,7 +445,7 @@ class Socket(_Base):
             k = total - o
             if k > _SEG:
                 k = _SEG
-            self._call("AT+S.SOCKW=%d,%d" % (self.id, k), None, mv if k == total else mv[o : o + k],
+            self._call(b"AT+S.SOCKW=%d,%d\r" % (self.id, k), None, mv if k == total else mv[o : o + k],
                        m.timeout + k // 5)
             o += k
         return total

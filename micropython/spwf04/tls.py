@@ -2,11 +2,12 @@
 # the own certificate and key for mutual TLS, list, clear. Certificates are parsed and checked on the
 # board (spwf04.cert) before any AT traffic; lengths are computed, bytes sent raw.
 # Deployed as .mpy bytecode, which lives in RAM: the messages are short and shared with spwf04.diag (through
-# _problems), and each TLSCERT upload goes through _send.
+# _problems), and each TLSCERT upload goes through _send. Dates come from spwf04.utc, so a pre-flight
+# check needs no X.509 code loaded.
 import errno
 
 from .errors import CertError
-from .module import ymd
+from .utc import ymd
 
 
 def _read(data, path):
@@ -72,12 +73,11 @@ class TLSStore:
         m = self._m
         certs = C.parse(_read(data, path))
         if len(certs) != 1:
-            raise CertError("%d certificates: load_ca takes one, the CA that issued the server's certificate"
-                            % len(certs))
+            raise CertError("%d certificates: load_ca takes one (the server's issuing CA)" % len(certs))
         c = certs[0]
         fw = m.fw or "1.1"
         if encoding is None:
-            encoding = "pem" if fw.startswith("1.0") else "der"
+            encoding = "pem" if fw[:3] == "1.0" else "der"
         blob = c.der if encoding == "der" else (c.pem or _pem(c.der)) if encoding == "pem" else c.stored
         if check:
             # the module clock as the driver set it, else read back (an unset clock reads as a date long past)
@@ -116,25 +116,26 @@ class TLSStore:
         self.key = True
 
     def _problems(self, now):
-        """What stops a verified TLS connection at the module clock now (None: unset), clock first:
-        [(CertError code, text)]. preflight raises one, spwf04.diag lists them all."""
+        """What stops a verified TLS connection at the module clock now (None: unset), clock first, as a flat
+        list [CertError code, text, code, text, ...]. preflight raises the last, spwf04.diag lists all texts."""
         out = []
         if now is None:
-            out.append(("clock_unset", "module clock not set since the module booted: call m.settime()"))
+            out += ("clock_unset", "module clock not set since boot: call m.settime()")
         if self.ca is None:
-            out.append(("no_ca", "no CA loaded since the module booted: call m.tls.load_ca() (or use insecure=True)"))
+            out += ("no_ca", "no CA loaded since boot: call m.tls.load_ca() (or use insecure=True)")
         elif now is not None:
             a, b = self.ca_valid
             if not a <= now <= b:
-                out.append(("expired" if now > b else "not_yet_valid", "CA '%s' valid %s..%s, not at the module "
-                            "clock %s: fix the clock or the CA" % (self.ca, ymd(a), ymd(b), ymd(now))))
+                out += ("expired" if now > b else "not_yet_valid",
+                        "CA '%s' valid %s..%s, module clock %s: fix the clock or the CA" % (
+                            self.ca, ymd(a), ymd(b), ymd(now)))
         return out
 
     def preflight(self, sock):
         """Before a TLS SOCKON: the firmware's TLS socket limit, a loaded CA, the clock, the CA's dates."""
         m = self._m
         fw = m.fw or "1.1"
-        limit = 1 if fw.startswith("1.0") else 2
+        limit = 1 if fw[:3] == "1.0" else 2
         n = 0
         for s in m._socks:
             if s is not None and s.tls:
@@ -142,9 +143,9 @@ class TLSStore:
         if n >= limit:
             raise OSError(errno.ENOBUFS, "FW %s allows %d TLS socket(s) at a time: close one first" % (fw, limit))
         if sock.insecure:
-            m.warn("TLS to %s with insecure=True: no checks, the server is not authenticated" % (
+            m.warn("TLS to %s with insecure=True: server not authenticated" % (
                 sock.server_hostname or "the server"))
             return
         p = self._problems(m.clock())
         if p:
-            raise CertError(p[-1][1], p[-1][0])  # the last: a missing CA before an unset clock
+            raise CertError(p[-1], p[-2])  # the last: a missing CA before an unset clock

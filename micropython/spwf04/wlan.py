@@ -1,7 +1,7 @@
 # Wi-Fi station control in the network.WLAN style (spec 6.3-6.5). Link state comes from the WINDs the
 # module's reader routes (24 up with an address, 33/38/40/41/... down), so isconnected() costs no AT traffic.
 # Deployed as .mpy bytecode, which lives in RAM: hence the literal status numbers (named in comments) and one
-# "unknown parameter" message.
+# "unknown parameter" message, one wifi_mode command text.
 import binascii
 import errno
 
@@ -42,10 +42,11 @@ class WLAN:
             return m.hw
         on = bool(on)
         if on != m.hw:  # asking for the current state gives error 17/18: don't
-            m.cmd("AT+S.WIFI=%d" % on)
+            c = "AT+S.WIFI=%d" % on
+            m.cmd(c)
             # the radio's on/off indication comes within 8 s
             if not m._wait(lambda: m.hw == on or m._reset_exc is not None, 8000):
-                raise OSError(errno.ETIMEDOUT, "AT+S.WIFI=%d: no +WIND:%d within 8 s" % (on, 32 if on else 38))
+                raise OSError(errno.ETIMEDOUT, c + ": no +WIND:%d within 8 s" % (32 if on else 38))
             m._check()
         return on
 
@@ -57,7 +58,7 @@ class WLAN:
         if key:
             m.cmd("AT+S.SCFG=wifi_wpa_psk_text," + _text("key", key, 8, 64))
         for c in ("AT+S.SSIDTXT=" + ssid, "AT+S.SCFG=wifi_priv_mode,%d" % (2 if key else 0),
-                  "AT+S.SCFG=wifi_mode,1", "AT+S.WCFG"):
+                  "AT+S.SCFG=wifi_mode,%d" % 1, "AT+S.WCFG"):  # (one wifi_mode string: 1 here, 0 in disconnect)
             m.cmd(c)
         self._status = 1  # STAT_CONNECTING
         m._reboot("AT+S.RESET")  # (clears the join failure count)
@@ -77,7 +78,7 @@ class WLAN:
         """Leave the network (ST's sequence: WIFI=0, wifi_mode 0, WIFI=1, WCFG, RESET)."""
         m = self._m
         self.active(False)
-        m.cmd("AT+S.SCFG=wifi_mode,0")
+        m.cmd("AT+S.SCFG=wifi_mode,%d" % 0)
         self.active(True)
         m.cmd("AT+S.WCFG")
         m._reboot("AT+S.RESET")
@@ -129,6 +130,6 @@ class WLAN:
             except ValueError:
                 continue
             f = f.split()[1:]  # the flags after the CAPS number
-            w2, w = "WPA2" in f, "WPA" in f
-            out.append(e + (4 if w2 and w else 3 if w2 else 2 if w else 1 if "WEP" in f else 0, not ssid))
+            w = ("WPA" in f) + 2 * ("WPA2" in f)  # 1 WPA, 2 WPA2, 3 both: security w + 1
+            out.append(e + (w + 1 if w else 1 if "WEP" in f else 0, not ssid))
         return out

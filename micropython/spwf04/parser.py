@@ -96,9 +96,9 @@ def classify(s):
 
 # The final line of nearly every command, as one shared event (no decoding or allocation per command).
 OK_EV = Event(OK, "AT-S.OK", "OK", None, None, [])
-# The Reading line of a fast-armed read (expect_payload(..., fast=True)), fields left out.
+# What the driver's own UART reads (spwf04.module._quick) tell a hook when they hand an answer over to the
+# parser: the Reading line went by (its fields unused), the payload is complete (count not given).
 READING = Event(INFO, "AT-S.Reading", "Reading", None, None, [])
-# A payload delivered completely by the driver's own UART reads (spwf04.module._quick), count not given.
 DONE = Event(PAYLOAD, "", "", 0)
 
 
@@ -119,7 +119,6 @@ class Parser:
         self._skip = False  # inside an over-long line: drop bytes up to its LF
         self._arm_buf = None
         self._arm_n = 0
-        self._arm_fast = False
         self.payload_buf = None  # memoryview being filled in payload mode (None: PAYLOAD events)
         self.payload_pos = 0
         self.payload_left = 0  # > 0: payload mode
@@ -133,20 +132,15 @@ class Parser:
         self.payload_left = 0
         self.payload_buf = None
 
-    def expect_payload(self, buf, n, fast=False):
+    def expect_payload(self, buf, n):
         """Arm: the next AT-S.Reading: line is followed by n raw bytes, delivered into buf[0:n] (a writable
-        buffer) or, with buf=None, as PAYLOAD events. May be called from the Reading event's callback.
-        fast=True (the driver's socket reads): the Reading line is recognised as bytes and reported as the
-        shared READING event without its fields (their meaning is unknown, spec 6.10), so a read decodes no
-        text at all."""
+        buffer) or, with buf=None, as PAYLOAD events. May be called from the Reading event's callback."""
         self._arm_buf = buf if buf is None or type(buf) is memoryview else memoryview(buf)
         self._arm_n = n
-        self._arm_fast = fast
 
     def disarm(self):
         self._arm_n = 0
         self._arm_buf = None
-        self._arm_fast = False
 
     def _payload(self):
         # The armed Reading line was seen: what follows is the payload.
@@ -250,10 +244,6 @@ class Parser:
     def _line1(self, raw):
         if raw == b"AT-S.OK":
             self.on_event(OK_EV)
-            return
-        if self._arm_fast and raw.startswith(b"AT-S.Reading:"):
-            self.on_event(READING)
-            self._payload()
             return
         if self.on_w55 is not None and raw.startswith(b"+WIND:55:") and self.on_w55(raw):
             return

@@ -183,7 +183,7 @@ class Socket(_Base):
         self._avail -= k
         self._fresh = False
         self._st = 0
-        p.expect_payload(dst, k, not m._out)  # (traced: the Reading line as the module sent it)
+        p.expect_payload(dst, k)
         try:
             if k != self._rk:  # (bulk reads repeat one size: the command line is made once)
                 self._rk = k

@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 Feed = Callable[[bytes], None]
 PinHandler = Callable[[str, int], None]
 READ_CHUNK = 4096
+_COALESCE_MAX = 65536  # bytes joined into one send at most
 
 
 class UartTransport:
@@ -70,6 +71,17 @@ class UartTransport:
                 if self._stopping:
                     return
                 data, gap = self._queue.popleft()
+                # What is already queued back to back goes out in one piece, as a UART sends it: separate
+                # sends of a SOCKR's header, data and OK would split the answer where the wire does not.
+                # (Fault fragments carry a gap and stay apart; the pacer still slices by line time.)
+                if not gap and self._queue:
+                    parts = [data]
+                    size = len(data)
+                    while not gap and self._queue and size < _COALESCE_MAX:
+                        nxt, gap = self._queue.popleft()
+                        parts.append(nxt)
+                        size += len(nxt)
+                    data = b"".join(parts)
                 gen = self._generation
                 self._busy = True
             for piece in self.out_pacer.pieces(data):

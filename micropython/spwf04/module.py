@@ -1,9 +1,11 @@
 # Module control: the command engine, the one reader that routes every +WIND, bring-up, clock, raw AT
 # passthrough and trace. Board and unix port (and CPython for the driver's unit tests).
 #
-# One reader: all module output goes through _rx() -> Parser -> _on_event, whoever is waiting (a command,
-# a socket read, a Wi-Fi join, asyncio polling). +WIND lines are routed to the socket table and link state
-# the moment they are parsed; all other lines belong to the command in flight.
+# One reader: module output goes through _rx() -> Parser -> _on_event, whoever is waiting (a command, a
+# socket read, a Wi-Fi join, asyncio polling). +WIND lines are routed to the socket table and link state
+# the moment they are parsed; all other lines belong to the command in flight. The one exception is the
+# data path's usual answer (SOCKR/SOCKQ, _quick): read as bytes straight from the UART, and handed to the
+# parser the moment it looks like anything else.
 import errno
 import time
 

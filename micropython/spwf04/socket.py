@@ -8,9 +8,10 @@
 # polled with a growing interval. +WIND:58 means end-of-file once SOCKQ says nothing is left.
 #
 # Bulk receive: when the WINDs announce small segments (< _SMALL bytes each, e.g. one per 730-byte TCP
-# segment: ~35 bytes of indication per 730 of data, ~5 % of the line) and a read wants more than is known
-# to be pending, WIND 55 is masked (one SCFG) and SOCKQ - the truth - gives the pending count; each SOCKR
-# then takes as much as SOCKQ reported (up to the buffer and read_max). As soon as no data is pending
+# segment: ~35 bytes of indication per 730 of data, ~5 % of the line) and a read wants _SMALL bytes or more
+# (or more than is known to be pending), WIND 55 is masked (one SCFG) and SOCKQ - the truth - gives the
+# pending count, once per module buffer-full; each SOCKR then takes as much as SOCKQ reported (up to the
+# buffer and read_max), its usual answer read as bytes (Module._quick). As soon as no data is pending
 # (before any wait, in poll(), at close) the mask is restored and every socket asks SOCKQ again, since
 # masked indications are dropped (spec 3). No read ever waits on a WIND while it is masked.
 import errno

@@ -78,11 +78,11 @@ def block(i):
 def echo(port, n, sock=None):
     # n KiB through an echo peer, 1 KiB at a time; returns the SHA-256 of what came back
     s = sock or m.socket()
+    s.settimeout(TIMEOUT_S)  # (before connect: the documented bound covers the connect too)
     if sock is None:
         S.append(s)
         OP[0] = time.ticks_ms()
         s.connect(('127.0.0.1', port))
-    s.settimeout(TIMEOUT_S)
     h = hashlib.sha256()
     buf = bytearray(1024)
     mv = memoryview(buf)

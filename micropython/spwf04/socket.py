@@ -79,7 +79,7 @@ class Socket(_Base):
         self._pend = None  # bytes read past a readline's LF
         self._q_at = ticks_ms()
         self._q_int = _POLL_MIN
-        self._fresh = False  # _avail is SOCKQ's answer, no read since
+        self._fresh = False  # _avail is SOCKQ's count, no read since (an answer without a count is not one)
         self._small = False  # the last WIND 55 announced a small segment (see _SMALL)
         self._st = 0  # SOCKR progress: 1 Reading line, 2 payload complete, 3 framing lost
         self._hr = self._hook_read
@@ -142,9 +142,12 @@ class Socket(_Base):
             self._avail = int(ev.params[0])
             self._exact = True
             self._dirty = False
+            self._fresh = True
 
     def _query(self):
-        self._fresh = True
+        # Only an answer with a count makes _fresh: 'AT-S.Query:' with its digits lost to line noise must not
+        # pass for 'nothing pending' (end-of-file would come early, the rest of the data silently dropped).
+        self._fresh = False
         self._q_at = ticks_ms()
         try:
             q = self._qcmd
@@ -155,6 +158,7 @@ class Socket(_Base):
                 self._avail = int(f)
                 self._exact = True
                 self._dirty = False
+                self._fresh = True
         except ModuleError as e:
             if e.code not in _GONE:
                 raise
@@ -162,6 +166,7 @@ class Socket(_Base):
             self._avail = 0
             self._dirty = False
             self._eof = True
+            self._fresh = True
         if self._avail:
             self._q_int = _POLL_MIN
         elif self._q_int < _POLL_MAX:
@@ -241,7 +246,8 @@ class Socket(_Base):
                     m._mask55(True)  # a bulk read of small segments: SOCKQ counts from now on
                 if short and m.w55off and not self._fresh:
                     self._query()  # one SOCKQ now saves a short SOCKR (the module has likely more)
-                    continue
+                    if self._fresh:
+                        continue  # (no count in the answer: read what is known)
                 return self._read(mv, off, k)
             m.pump()  # a WIND may be waiting in the UART buffer
             if self._avail:
@@ -256,7 +262,7 @@ class Socket(_Base):
             if m.w55off:  # nothing pending: WINDs back on before anyone waits (then SOCKQ again)
                 m._mask55(False)
                 continue
-            if self._eof and not self._dirty:
+            if self._eof and not self._dirty and self._fresh:
                 return 0
             t = self._timeout
             if t == 0:

@@ -119,6 +119,7 @@ class FakeModule:
         self.late_next = False  # the next command's answer comes only when another command arrives
         self.mute_next = False  # the next command takes effect but its whole answer is lost on the line
         self.query_shrink = 0  # the next SOCKQ answers this many fewer (lost digits: 'Query:979' -> 'Query:9')
+        self.query_blank = 0  # then this many SOCKQs answer without their count ('AT-S.Query:', digits all lost)
         self.held_out = None
         self.flood = None  # a line the module repeats forever (a stuck module, noise)
         self.before = []  # lines to emit before the next command's answer
@@ -544,6 +545,11 @@ class FakeModule:
         if self.query_shrink and n:
             n -= min(n, self.query_shrink)
             self.query_shrink = 0
+        elif self.query_blank:
+            self.query_blank -= 1
+            self.emit("AT-S.Query:")
+            self.ok()
+            return
         self.emit("AT-S.Query:%d" % n)
         self.ok()
 

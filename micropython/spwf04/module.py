@@ -138,6 +138,7 @@ class Module:
         self._boot_until = None  # ticks until which boot indications are expected
         self._booted = False
         self._reset_exc = None  # a ModuleReset to raise from the next operation
+        self._reset_mid = False  # it came before the final line of the command then in flight
         self._broken = None  # why the module needs init() (it stopped answering)
         self._desync = False  # a late final line of a timed-out command may still arrive
         self._stuck = 0  # payload bytes the module may still be waiting for
@@ -167,6 +168,8 @@ class Module:
             self._tls._drop()
 
     def _unexpected_reset(self, why):
+        # (before the final line of the command in flight: that command failed; after it: the next one does)
+        self._reset_mid = self._lines is not None and self._final is None
         if self._reset_exc is None:
             self._reset_exc = ModuleReset(
                 errno.ECONNRESET, "module reset (%s): all sockets closed; call init() and join again" % why)
@@ -445,7 +448,7 @@ class Module:
                 return
             if not got:
                 self._idle(r)
-        if self._reset_exc is not None:  # (the boot indications and a final line came in one chunk)
+        if self._reset_exc is not None and self._reset_mid:  # (a reset, then a final line, in one chunk)
             self._check()
 
     def _begin(self, hook):

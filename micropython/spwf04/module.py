@@ -482,11 +482,12 @@ class Module:
             if g == n:
                 break
             n = g
-        if j <= h or not b.startswith(head):
+        if j <= h or not b.startswith(head) or b.find(b"\r", h, j) != j - 1:
+            # (a CR inside: the line ended there, its LF lost; what follows may be payload: the parser's rule)
             return self._hand(hook, n)
         i = j + 1
         k = p._arm_n
-        f = b"" if k else b[h : j - 1 if b[j - 1] == 13 else j]  # (Reading's fields are not used)
+        f = b"" if k else b[h : j - 1]  # (without the CR; Reading's fields are not used)
         if k:  # SOCKR: the payload, first what came with the line, then into the reader's buffer directly
             dst = p._arm_buf
             c = n - i

@@ -202,6 +202,10 @@ class Parser:
             else:
                 e = j - 1 if j > i and data[j - 1] == 13 else j  # the CR of CR LF, without a second slice
                 line = data[i:e]
+                if b"\r" in line:
+                    # (rare) keep the final CR too: after a CR-ended Reading line inside it, that CR is
+                    # payload, exactly as on the fragmented path, which holds the line with its CR
+                    line = data[i:j]
             i = j + 1
             if b"\r" in line:
                 self._line(line)

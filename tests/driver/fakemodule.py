@@ -114,6 +114,7 @@ class FakeModule:
         self.wind_in_payload = False  # put a WIND inside the next SOCKR payload
         self.reset_in_payload = False  # reboot in the middle of the next SOCKR payload
         self.damage_reading = False  # damage the next AT-S.Reading line
+        self.reading_lf_lost = False  # the next AT-S.Reading line loses its LF (a lone CR still ends it)
         self.reset_on = None  # command prefix: the module reboots instead of answering
         self.hang_next = False  # the next command gets no answer at all (busy)
         self.late_next = False  # the next command's answer comes only when another command arrives
@@ -570,6 +571,9 @@ class FakeModule:
         if self.damage_reading:  # a byte of the Reading line lost: the data goes by as text
             self.damage_reading = False
             self.emit("AT-S.Reding:%d:%d" % (n, s.received))
+        elif self.reading_lf_lost:
+            self.reading_lf_lost = False
+            self.raw(b"AT-S.Reading:%d:%d\r" % (n, s.received))
         else:
             self.emit("AT-S.Reading:%d:%d" % (n, s.received))
         if self.lose_rx:

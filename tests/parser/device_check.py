@@ -69,4 +69,11 @@ p.payload_buf[p.payload_pos:10] = b"789"
 p.payload_filled(3)
 p.feed(b"AT-S.OK\r\n")
 assert buf == b"0123456789" and [e.kind for e in evs] == [P.INFO, P.PAYLOAD, P.OK]
+
+# a Reading line ended by a lone CR: the CR LF after the payload's first byte is payload too
+cr = b"AT-S.Reading:3:3\rc\r\nAT-S.OK\r\n"
+for c in range(len(cr) + 1):
+    evs, _ = V.run(V.splits(cr, [c]), sizes=[3])
+    assert evs[1] == ("payload", 3, b"c\r\n") and evs[2][0] == P.OK, (c, evs)
+    n += 1
 print("PASS", n, sys.implementation.name)

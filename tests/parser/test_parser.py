@@ -60,6 +60,7 @@ def test_every_two_and_three_way_split_gives_the_same_events():
     b"+WIND:55:Pending Data::0:5:5\r\nAT-S.Reading:3:3\r\n\r\n\nAT-S.OK\r\n",
     b"\xffAT-S.OK\r\n\r\n",
     b"AT-S.On:1.2.3.4:0\rAT-S.OK\r\n",
+    b"AT-S.Reading:3:3\rc\r\nAT-S.OK\r\n",
 ])
 def test_every_fragmentation_of_small_inputs(data):
     """All 2^(n-1) ways to cut a small input (every possible fragmentation) give the same events."""
@@ -106,6 +107,18 @@ def test_arbitrary_bytes_never_crash_and_memory_stays_bounded(data, step):
     assert len(p._buf) == 64 and p._n <= 64
     p.feed(b"\r\nAT-S.OK\r\n")  # always resynchronises
     assert evs[-1].kind == P.OK
+
+
+def test_payload_after_a_reading_line_ended_by_a_lone_cr_keeps_every_byte():
+    """A CR alone ends a line, so after "AT-S.Reading:3:3<CR>" the next three bytes are payload, CR LF
+    included. Fed whole, the parser once dropped the CR before the LF (it strips the CR of CR LF before
+    looking inside the line), so the payload came out one byte short of the fragmented result (fuzzing
+    found it)."""
+    data = b"AT-S.Reading:3:3\rc\r\nAT-S.OK\r\n"
+    for chunks in ([data], [data[:17], data[17:]], [data[i:i + 1] for i in range(len(data))]):
+        evs, p = V.run(chunks, sizes=[3])
+        assert [e[0] for e in evs] == [P.INFO, "payload", P.OK], chunks
+        assert evs[1] == ("payload", 3, b"c\r\n"), chunks
 
 
 def test_unbuffered_payload_is_delivered_as_chunks():

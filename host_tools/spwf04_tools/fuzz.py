@@ -86,7 +86,8 @@ def parser_target(data: bytes) -> None:
 
     def arm(ev):  # payload size from the Reading line, as the driver would have asked for it
         try:
-            return min(int(ev.params[0]), 4096) if ev.params else 0
+            # (clamped: a driver never arms a negative count, and bytearray(-n) would fail here, not in the parser)
+            return max(0, min(int(ev.params[0]), 4096)) if ev.params else 0
         except ValueError:
             return len(ev.params[0]) % 7
 

@@ -85,7 +85,7 @@ class TcpUart(io.IOBase):
                 self._end += n
 
     def any(self):
-        if self._start == self._end:
+        if self._start == self._end:  # (_fill's empty case inline: the driver asks any() on every wait)
             self._start = self._end = 0
             n = self._sock.readinto(self._buf) if self._sock else self._check()
             if n:

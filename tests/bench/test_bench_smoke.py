@@ -77,6 +77,12 @@ def test_cpu_regions_were_counted(results) -> None:
         assert all(r["instructions"] > 0 for r in f["regions"])
         assert f["per_byte"] > 0 and f["profile"]
     assert figs["driver_recv"]["regions"][-1]["commands"]["SOCKR"] >= 2
+    # the driver's figure is the slope between median counts of 3 runs per size, its spread beside it
+    drv = figs["driver_recv"]
+    for r in drv["regions"]:
+        assert len(r["samples"]) == 3 and sorted(r["samples"])[1] == r["instructions"], r
+    assert len(drv["spread"]) == 3 and drv["spread"] == sorted(drv["spread"])
+    assert figs["parser"]["spread"] == []  # (exactly repeatable: one run per size)
 
 
 def test_memory_scenario_footprint_and_margin(results) -> None:

@@ -39,6 +39,13 @@ def _sizes(text: str) -> tuple[int, int]:
     return a, b
 
 
+def _odd(text: str) -> int:
+    if not text.isdigit() or int(text) % 2 == 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give an odd number of runs (1, 3, 5...), so that the median "
+                                         f"is one of them")
+    return int(text)
+
+
 def _positive(text: str) -> int:
     try:
         n = int(text)
@@ -60,6 +67,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="line rate to pace the simulator at (repeatable; default 115200 and 921600)")
     p.add_argument("--cpu-sizes", type=_sizes, default=cpu_bench.SIZES, metavar="N1,N2",
                    help="the two receive sizes for callgrind (default %s)" % ",".join(map(str, cpu_bench.SIZES)))
+    p.add_argument("--cpu-repeats", type=_odd, default=3, metavar="K",
+                   help="runs per size of the driver's CPU count, median taken (odd; default %(default)s)")
     p.add_argument("--fw", choices=["1.0", "1.1"], default="1.1", help="simulated firmware (default %(default)s)")
     p.add_argument("--no-bisect", action="store_true",
                    help="skip the search for the smallest heap the TLS scenario completes in")
@@ -98,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
                     failures += [f"throughput {t.label}: {t.error}" for t in transfers if t.error]
                 if "cpu" in parts:
                     print("== CPU per payload byte (callgrind)", flush=True)
-                    for fig in (cpu_bench.driver_receive(rig.flash_dir, args.cpu_sizes, _progress),
+                    for fig in (cpu_bench.driver_receive(rig.flash_dir, args.cpu_sizes, _progress, args.cpu_repeats),
                                 cpu_bench.parser_alone(rig.flash_dir, args.cpu_sizes, _progress)):
                         cpu.append(fig)
                         if fig.error:

@@ -9,6 +9,11 @@ writes the region as a profile part of its own. Two transfer sizes N1 < N2 are r
 
 so everything that does not grow with the payload cancels out: CPython and MicroPython start-up, bring-up,
 connect, the first read's wait. The simulator runs unpaced in this (host) process, not under valgrind.
+
+The parser alone is exactly repeatable. The driver's count is not quite: how often it waits for the simulator,
+and how many SOCKQs and +WIND:55 lines come before the mask, depend on timing (runs of the same code gave
+17.3 to 21.4 instructions/B). So each driver size is run `repeats` times; the figure is the slope between the
+median counts, and the slopes of the individual repetitions are reported beside it as its spread.
 """
 
 from __future__ import annotations
@@ -45,8 +50,9 @@ class CallgrindError(RuntimeError):
 @dataclass
 class Region:
     n: int
-    instructions: int  # in the marked region
-    commands: dict[str, int] = field(default_factory=dict)
+    instructions: int  # in the marked region (the median of `samples`)
+    commands: dict[str, int] = field(default_factory=dict)  # of the median run
+    samples: list[int] = field(default_factory=list)  # every repetition's count
 
     @property
     def per_byte(self) -> float:
@@ -58,7 +64,8 @@ class CpuFigure:
     name: str
     what: str
     regions: list[Region] = field(default_factory=list)
-    per_byte: float = 0.0  # (I(N2) - I(N1)) / (N2 - N1)
+    per_byte: float = 0.0  # (I(N2) - I(N1)) / (N2 - N1), I: the median over the repetitions
+    spread: list[float] = field(default_factory=list)  # the slope of each repetition (driver: timing varies)
     profile: list[tuple[str, float]] = field(default_factory=list)  # largest run: C functions by self cost
     error: str | None = None
 
@@ -140,10 +147,22 @@ def _short(exc: BaseException) -> str:
 def _slope(fig: CpuFigure) -> None:
     a, b = fig.regions[0], fig.regions[-1]
     fig.per_byte = (b.instructions - a.instructions) / (b.n - a.n)
+    if len(a.samples) > 1:
+        fig.spread = sorted((y - x) / (b.n - a.n) for x, y in zip(a.samples, b.samples))
 
 
-def driver_receive(flash_dir: Path, sizes: tuple[int, ...] = SIZES, progress=print) -> CpuFigure:
-    """Bulk receive through the driver (plain TCP, 4 KiB readinto) from an unpaced simulator."""
+def _median(runs: list[tuple[int, dict[str, int]]], n: int) -> Region:
+    # (an odd number of runs: the median is one of them, with its own command counts)
+    ordered = sorted(runs, key=lambda r: r[0])
+    instr, counts = ordered[len(ordered) // 2]
+    return Region(n, instr, counts, [r[0] for r in runs])
+
+
+def driver_receive(flash_dir: Path, sizes: tuple[int, ...] = SIZES, progress=print, repeats: int = 3) -> CpuFigure:
+    """Bulk receive through the driver (plain TCP, 4 KiB readinto) from an unpaced simulator; each size
+    `repeats` times (odd), the median count taken."""
+    if repeats < 1 or repeats % 2 == 0:
+        raise ValueError(f"repeats must be odd (a median that is one of the runs), not {repeats}")
     fig = CpuFigure("driver_recv", "bulk receive through the driver, plain TCP, readinto a 4 KiB buffer")
     try:
         valgrind()
@@ -151,18 +170,21 @@ def driver_receive(flash_dir: Path, sizes: tuple[int, ...] = SIZES, progress=pri
             host, port = sim.start_tcp("127.0.0.1", 0)
             env = {"SPWF04_MODULE": f"{host}:{port}"}
             for n in sizes:
-                sim.clear_commands()
-                code = (f"import bench.cpu_recv as B\n"
-                        f"B.main('127.0.0.1', {peer.port}, {n}, {DEFAULT_AP.ssid!r}, {DEFAULT_AP.passphrase!r})\n")
-                instr, out, fig.profile = callgrind_region(flash_dir, code, env)
-                got = device_results(out)
-                if not got or got[-1].get("bytes") != n:
-                    raise CallgrindError(f"the receive got {got[-1].get('bytes') if got else '?'} of {n} bytes")
-                names = [c.line.split("=", 1)[0].upper().removeprefix("AT+S.") for c in sim.commands]
-                after = names[names.index("SOCKON") + 1:] if "SOCKON" in names else names
-                counts = Counter(x for x in after if x in ("SOCKR", "SOCKQ"))
-                fig.regions.append(Region(n, instr, dict(counts)))
-                progress(f"  driver receive {n // 1024} KiB: {instr:,} instructions in the region")
+                runs = []
+                for _ in range(repeats):
+                    sim.clear_commands()
+                    code = (f"import bench.cpu_recv as B\n"
+                            f"B.main('127.0.0.1', {peer.port}, {n}, {DEFAULT_AP.ssid!r}, {DEFAULT_AP.passphrase!r})\n")
+                    instr, out, fig.profile = callgrind_region(flash_dir, code, env)
+                    got = device_results(out)
+                    if not got or got[-1].get("bytes") != n:
+                        raise CallgrindError(f"the receive got {got[-1].get('bytes') if got else '?'} of {n} bytes")
+                    names = [c.line.split("=", 1)[0].upper().removeprefix("AT+S.") for c in sim.commands]
+                    after = names[names.index("SOCKON") + 1:] if "SOCKON" in names else names
+                    counts = Counter(x for x in after if x in ("SOCKR", "SOCKQ"))
+                    runs.append((instr, dict(counts)))
+                    progress(f"  driver receive {n // 1024} KiB: {instr:,} instructions in the region")
+                fig.regions.append(_median(runs, n))
         _slope(fig)
     except (CallgrindError, OSError, TimeoutError) as exc:
         fig.error = _short(exc)

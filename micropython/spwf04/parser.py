@@ -135,6 +135,8 @@ class Parser:
     def expect_payload(self, buf, n):
         """Arm: the next AT-S.Reading: line is followed by n raw bytes, delivered into buf[0:n] (a writable
         buffer) or, with buf=None, as PAYLOAD events. May be called from the Reading event's callback."""
+        if n < 0:  # (payload mode would count backwards through the input)
+            raise ValueError("payload size %d: must be >= 0 (0 disarms)" % n)
         self._arm_buf = buf if buf is None or type(buf) is memoryview else memoryview(buf)
         self._arm_n = n
 

@@ -76,4 +76,10 @@ for c in range(len(cr) + 1):
     evs, _ = V.run(V.splits(cr, [c]), sizes=[3])
     assert evs[1] == ("payload", 3, b"c\r\n") and evs[2][0] == P.OK, (c, evs)
     n += 1
+try:
+    P.Parser(evs.append).expect_payload(bytearray(4), -1)
+    raise AssertionError("a negative payload size was taken")
+except ValueError as e:
+    assert "must be >= 0" in str(e)
+n += 1
 print("PASS", n, sys.implementation.name)

@@ -147,6 +147,15 @@ def test_caller_writes_payload_directly():
     assert [e.kind for e in evs] == [P.INFO, P.PAYLOAD, P.OK]
 
 
+def test_negative_payload_size_is_refused_and_the_parser_stays_usable():
+    evs = []
+    p = P.Parser(evs.append)
+    with pytest.raises(ValueError, match="payload size -5: must be >= 0"):
+        p.expect_payload(bytearray(4), -5)
+    p.feed(b"AT-S.Reading:3:3\r\nAT-S.OK\r\n")  # not armed: the Reading line is only a line
+    assert [e.kind for e in evs] == [P.INFO, P.OK] and p.payload_left == 0
+
+
 def test_unarmed_reading_stays_in_line_mode_and_disarm_works():
     evs = []
     p = P.Parser(evs.append)

@@ -12,7 +12,7 @@ connect, the first read's wait. The simulator runs unpaced in this (host) proces
 
 The parser alone is exactly repeatable. The driver's count is not quite: how often it waits for the simulator,
 and how many SOCKQs and +WIND:55 lines come before the mask, depend on timing (runs of the same code gave
-17.3 to 21.4 instructions/B). So each driver size is run `repeats` times; the figure is the slope between the
+17.3 to 21.7 instructions/B). So each driver size is run `repeats` times; the figure is the slope between the
 median counts, and the slopes of the individual repetitions are reported beside it as its spread.
 """
 

@@ -77,7 +77,8 @@ def targets(transfers: list[Transfer], cpu: list[CpuFigure], mem: Memory | None,
                           None if t.error else t.ratio >= RATIO_TARGET))
     for f in cpu:
         if f.name == "driver_recv":
-            out.append(Target("CPU, bulk receive", "failed" if f.error else f"{f.per_byte:.2f} instr/B",  # (20.04 must not read "20.0 ... MISSED")
+            # (two decimals: 20.04 must not read "20.0 ... MISSED")
+            out.append(Target("CPU, bulk receive", "failed" if f.error else f"{f.per_byte:.2f} instr/B",
                               f"<= {CPU_TARGET:.0f} instr/B", None if f.error else f.per_byte <= CPU_TARGET))
     if mem is not None:
         sc = mem.scenario

@@ -139,10 +139,14 @@ class Socket(_Base):
 
     def _hook_query(self, ev):
         if ev.kind == P.INFO and ev.text == "Query" and ev.params and ev.params[0].isdigit():
-            self._avail = int(ev.params[0])
-            self._exact = True
-            self._dirty = False
-            self._fresh = True
+            self._counted(int(ev.params[0]))
+
+    def _counted(self, n):
+        # A SOCKQ answer with its count (read either way): the exact number pending, as of now.
+        self._avail = n
+        self._exact = True
+        self._dirty = False
+        self._fresh = True
 
     def _query(self):
         # Only an answer with a count makes _fresh: 'AT-S.Query:' with its digits lost to line noise must not
@@ -155,10 +159,7 @@ class Socket(_Base):
                 q = self._qcmd = b"AT+S.SOCKQ=%d\r" % self.id
             f = self._call(q, self._hq, None, None, b"AT-S.Query:")
             if not isinstance(f, list) and f.isdigit():  # the usual answer, read without events (else: _hook_query)
-                self._avail = int(f)
-                self._exact = True
-                self._dirty = False
-                self._fresh = True
+                self._counted(int(f))
         except ModuleError as e:
             if e.code not in _GONE:
                 raise

@@ -543,15 +543,14 @@ class FakeModule:
         if i is None:
             return
         n = self.sockets[i].pending()
+        count = "%d" % n
         if self.query_shrink and n:
-            n -= min(n, self.query_shrink)
+            count = "%d" % (n - min(n, self.query_shrink))
             self.query_shrink = 0
         elif self.query_blank:
             self.query_blank -= 1
-            self.emit("AT-S.Query:")
-            self.ok()
-            return
-        self.emit("AT-S.Query:%d" % n)
+            count = ""  # every digit lost
+        self.emit("AT-S.Query:" + count)
         self.ok()
 
     def c_sockr(self, a):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from spwf04_tools import BOARDS_DIR, firmware
+from spwf04_tools.deploy import BUILD_MODULE, source_digest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "micropython"))
 import spwf04_pins as pins  # noqa: E402
@@ -53,6 +54,11 @@ def test_prepare_board_dir_overlays_a_stock_board(tmp_path: Path) -> None:
     assert (out / "mpconfigboard.h").read_text().endswith('#include "mpconfigboard_spwf04.h"\n')
     assert "WIFI_RST,PA8" in (out / "pins.csv").read_text().splitlines()
     assert (out / "mpconfigboard.mk").read_text() == "MCU_SERIES = f4\n"
+    # what deploy compares to leave the frozen code alone (tests/test_deploy_frozen.py)
+    assert f'SOURCES = "{source_digest()}"' in (out / f"{BUILD_MODULE}.py").read_text()
+    build_manifest = (out / firmware.BUILD_MANIFEST).read_text().splitlines()
+    assert build_manifest == [f'include("{OVERLAY / "manifest.py"}")',
+                              f'module("{BUILD_MODULE}.py", base_path="{out}")']
 
 
 def test_firmware_without_source_tree_names_the_fix(tmp_path: Path) -> None:

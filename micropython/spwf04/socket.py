@@ -366,6 +366,16 @@ class Socket(_Base):
     def readinto(self, buf, nbytes=None):
         """Fill buf (blocking: until full or end-of-file; with a timeout: partial on timeout, OSError
         ETIMEDOUT if nothing; non-blocking: what is there, None if nothing). Returns the count."""
+        # A bulk read's usual case - all of buf is known to be pending, one SOCKR, WIND 55 already masked
+        # where _recv1 would mask it - straight to _read: this frame is small enough for the C stack, and the
+        # general path's two heap frames (_readinto, _recv1) and its loop are skipped.
+        k = len(buf)
+        if (0 < k <= self._avail and (nbytes is None or nbytes >= k) and self._err is None and not self._pend
+                and k <= self._m.read_max and (self._m.w55off or not self._small or k < _SMALL)):
+            return self._read(memoryview(buf), 0, k)
+        return self._readinto(buf, nbytes)
+
+    def _readinto(self, buf, nbytes):
         mv = memoryview(buf)
         if nbytes is not None and nbytes < len(mv):
             mv = mv[:nbytes]
@@ -488,6 +498,7 @@ class Socket(_Base):
             self._closed = True
             self._unregister()
             self._pend = None
+            self._avail = 0  # (readinto's short cut tests _avail, not _closed)
         if m._lost:
             try:
                 _sweep(m)

@@ -644,6 +644,79 @@ def case_data_path_timeouts_make_the_socket_unusable(ctx):
     assert s4.read(4) == b"fine" and not f.violations
 
 
+def case_whole_buffer_reads_keep_the_general_rules(ctx):
+    # Socket.readinto sends one SOCKR at once when the whole buffer is known to be pending (the bulk read's
+    # usual case, without the general path's loop and frames). Each part below sets up a socket whose count
+    # covers the buffer, so it is that short cut which must keep the general path's rule.
+    f, m = joined()
+    s = m.socket()
+    s.connect(("10.0.0.2", 80))
+    data = data_of(200, seed=3)
+    f.peer_send(0, data)
+    m.pump()
+    assert s._avail == 200  # (the premise: the announced count covers every buffer below)
+    n = len(f.log)
+    assert s.readinto(bytearray(0)) == 0 and len(f.log) == n  # an empty buffer: no SOCKR
+    buf = bytearray(100)  # nbytes limits the read
+    assert s.readinto(buf, 30) == 30 and f.log[-1] == "AT+S.SOCKR=0,30"
+    assert buf[:30] == data[:30] and buf[30:] == bytearray(70)
+    m.read_max = 40  # no SOCKR larger than read_max
+    buf = bytearray(80)
+    assert s.readinto(buf) == 80 and f.log[-2:] == ["AT+S.SOCKR=0,40"] * 2 and buf == data[30:110]
+    m.read_max = 4096
+    assert s.readinto(bytearray(90)) == 90 and s._avail == 0
+    # bytes kept by readline() come before the module's
+    data = b"line\n" + data_of(295, seed=4)
+    f.peer_send(0, data)
+    assert s.readline() == b"line\n"  # (one 128-byte recv: 123 bytes kept)
+    assert s._pend and s._avail >= 50
+    buf = bytearray(50)
+    assert s.readinto(buf) == 50 and buf == data[5:55]
+    assert s.readinto(bytearray(245)) == 245 and s._avail == 0
+    # small segments and a bulk read: the SOCKR comes after masking WIND 55, as in the general path (the
+    # scripted module has no console_wind_off_medium: the driver's GCFG finds none and keeps the indications)
+    for _ in range(4):
+        f.peer_send(0, b"s" * 730)
+    m.pump()
+    assert s._avail == 2920 and not m.w55off
+    n = len(f.log)
+    assert s.readinto(bytearray(2048)) == 2048 and not m.w55off
+    assert f.log[n:] == ["AT+S.GCFG=console_wind_off_medium", "AT+S.SOCKR=0,2048"], f.log[n:]
+    assert s.readinto(bytearray(872)) == 872
+    # a socket made unusable refuses to read even when an indication announces data afterwards
+    s2 = m.socket()
+    s2.connect(("10.0.0.3", 80))
+    f.peer_send(s2.id, b"q" * 40, wind=False)
+    f.hang_next = True  # the SOCKQ that would find these bytes gets no answer
+    s2.settimeout(2)
+    assert raises(OSError, s2.read, 40).args[0] == errno.ETIMEDOUT
+    f.emit("+WIND:55:Pending Data::%d:40:40" % s2.id)  # (counts consistent with what the driver knows)
+    m.pump()
+    assert s2._avail == 40
+    n = len(f.log)
+    e = raises(OSError, s2.readinto, bytearray(40))
+    assert e.args[0] == errno.EIO and "unusable" in str(e) and f.log[n:] == []
+    s2.close()
+    # a close() that failed (data kept arriving, SOCKC answered 77 each time) leaves a closed socket: reads
+    # fail with EBADF, however much the last indication announced
+    write = f.write
+    busy = [4]
+
+    def arriving(b):
+        if busy[0] and bytes(b).startswith(b"AT+S.SOCKC="):
+            busy[0] -= 1
+            f.peer_send(0, b"more")  # announced before SOCKC's answer: 77 Pending data
+        return write(b)
+
+    f.write = arriving
+    assert raises(ModuleError, s.close).code == 77 and not busy[0]
+    f.write = write
+    n = len(f.log)
+    e = raises(OSError, s.readinto, bytearray(4))
+    assert e.args[0] == errno.EBADF and f.log[n:] == []
+    assert not f.violations
+
+
 def case_lost_tx_payload_bytes(ctx):
     # a few bytes lost: the probe's "AT\r" completes the payload; the module answers; resync works
     f, m = joined()

@@ -244,6 +244,8 @@ class Socket(_Base):
                 if k > mx:
                     k = mx
                 short = k < n and k < mx  # more is wanted than is known to be pending
+                # (readinto's short cut restates this rule for a read that is not short, to stay a C-stack
+                # frame on the hot path instead of calling a shared helper: change the two together)
                 if self._small and not m.w55off and (short or n >= _SMALL):
                     m._mask55(True)  # a bulk read of small segments: SOCKQ counts from now on
                 if short and m.w55off and not self._fresh:

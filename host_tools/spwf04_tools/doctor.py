@@ -28,16 +28,16 @@ from typing import Any, Iterable
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
 
 from spwf04_tools import device_path
+# The CA file checks deploy shares (reading, CA flag, dates, key, size): one implementation, in cacheck.
+from spwf04_tools.cacheck import (MAX_STORED, CAFile, CAInputError, der, driver_blob, is_ca, key_desc,  # noqa: F401
+                                  key_problem, read_ca, validity)
 
 log = logging.getLogger(__name__)
 
 # ---- the module's limits (spec sections 6.14, 7, 7.1); values beyond the reports there are assumptions ----
-MAX_STORED = 1475  # ST support: stored certificate bundle (TLSCERT=cert / tls.cert); unknown whether it caps `ca`
 MAX_PEER_CERT = 2560  # ST support: "each certificate received from the peer <= about 2.5 KB"
 CLOCK_MIN = 1483228800  # 2017-01-01: before FW 1.0 was built; an earlier module clock is unset or wrong
 CLOCK_MAX = 4102444800  # 2100-01-01
@@ -69,14 +69,6 @@ class Finding:
     detail: str = ""
     fix: str = ""
     number: int = 0
-
-
-@dataclass
-class CAFile:
-    path: str
-    data: bytes  # the exact file bytes: what the driver sends with TLSCERT=ca
-    form: str  # PEM | DER
-    certs: list[x509.Certificate]
 
 
 @dataclass
@@ -143,43 +135,8 @@ def aki_of(cert: x509.Certificate) -> bytes | None:
     return v.key_identifier if v else None
 
 
-def der(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.DER)
-
-
 def hexid(b: bytes) -> str:
     return b.hex().upper()
-
-
-def key_desc(cert: x509.Certificate) -> tuple[str, int, str | None]:
-    pub = cert.public_key()
-    if isinstance(pub, rsa.RSAPublicKey):
-        return "RSA", pub.key_size, None
-    if isinstance(pub, ec.EllipticCurvePublicKey):
-        return "EC", pub.key_size, pub.curve.name
-    if isinstance(pub, ed25519.Ed25519PublicKey):
-        return "Ed25519", 256, None
-    if isinstance(pub, ed448.Ed448PublicKey):
-        return "Ed448", 456, None
-    return type(pub).__name__, 0, None
-
-
-def key_problem(cert: x509.Certificate, fw: str) -> str | None:
-    kind, bits, curve = key_desc(cert)
-    if kind == "RSA":
-        if bits > 2048:
-            return (f"RSA-{bits}: RSA keys above 2048 bits are not usable (an RSA-4096 certificate in the chain "
-                    "failed with Certificate Error:22 on FW 1.1; larger sizes are unverified)")
-        if bits < 1024:
-            return f"RSA-{bits} is too small for the module's TLS stack"
-        return None
-    if kind == "EC":
-        if fw == "1.0":
-            return f"EC {curve} key: FW 1.0 does RSA only (no ECDH/ECDSA)"
-        if curve != "secp256r1":
-            return f"EC {curve} key: only P-256 (secp256r1) is assumed to work on FW 1.1"
-        return None
-    return f"{kind} key: not supported by the module"
 
 
 def sig_problem(cert: x509.Certificate, fw: str) -> tuple[str, str] | None:
@@ -254,26 +211,10 @@ def match_name(cert: x509.Certificate, name: str) -> tuple[str, str]:
 # ------------------------------------------------------------------------------------------------- inputs
 
 def load_ca(path: str | Path) -> CAFile:
-    p = Path(path)
     try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise DoctorInputError(f"cannot read CA file {p}: {exc.strerror}") from None
-    if not data:
-        raise DoctorInputError(f"CA file {p} is empty")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if b"-----BEGIN" in data:
-                certs = x509.load_pem_x509_certificates(data)
-                form = "PEM"
-            else:
-                certs = [x509.load_der_x509_certificate(data)]
-                form = "DER"
-    except ValueError as exc:
-        raise DoctorInputError(f"{p} holds no readable X.509 certificate ({exc}); export the CA certificate as "
-                               "PEM or DER, e.g. openssl x509 -in ca.crt -out ca.pem") from None
-    return CAFile(str(p), data, form, certs)
+        return read_ca(path)
+    except CAInputError as exc:  # a key, a request, garbage...: named, with what to give instead
+        raise DoctorInputError(str(exc)) from None
 
 
 def parse_time(value: str | None) -> int | None:
@@ -442,12 +383,13 @@ def analyse(ca: CAFile, server: ServerInfo | None, name: str | None, now: int | 
 
 def _validity(f: _Findings, cert: x509.Certificate, now: int, what: str, code_prefix: str, fix: str) -> bool:
     nb, na = int(cert.not_valid_before_utc.timestamp()), int(cert.not_valid_after_utc.timestamp())
-    if now < nb:
+    when = validity(cert, now)
+    if when == "not_yet_valid":
         f.add(f"{code_prefix}_not_yet_valid", "error", f"{what} is not valid yet at the module clock",
               f"valid from {fmt_time(nb)}; module clock {fmt_time(now)}.",
               "Check the clock the driver sets (AT+S.TIME); otherwise " + fix)
         return False
-    if now > na:
+    if when == "expired":
         f.add(f"{code_prefix}_expired", "error", f"{what} expired",
               f"expired {fmt_time(na)}; module clock {fmt_time(now)}.", fix)
         return False
@@ -482,8 +424,7 @@ def _check_ca(f: _Findings, ca: CAFile, anchor: x509.Certificate, now: int | Non
             f.add("ca_valid", "ok", f"CA '{name}' valid at the module clock",
                   f"{fmt_time(anchor.not_valid_before_utc)} .. {fmt_time(anchor.not_valid_after_utc)}")
     # CA flag
-    bc = ext(anchor, x509.BasicConstraints)
-    if not (bc and bc.ca):
+    if not is_ca(anchor):
         f.add("ca_not_ca", "error", f"'{name}' is not a CA certificate",
               "It has no basicConstraints CA:TRUE" + (" (it looks like a server certificate)" if
                                                       ext(anchor, x509.SubjectAlternativeName) else "") + ".",
@@ -567,28 +508,6 @@ def _cross_check_driver(f: _Findings, anchor: x509.Certificate, blob: bytes, now
         return
     f.add("driver_refuses", "error", "the driver's pre-flight check refuses this CA",
           f"spwf04.cert.check says: {msg}", "Fix what the message names (the driver stops before any AT traffic).")
-
-
-def _pem_blocks(data: bytes) -> list[bytes]:
-    """PEM certificate blocks as given: BEGIN line to END line plus one line end (spwf04.cert.iter_pem's rule)."""
-    return [m.group(0) for m in re.finditer(rb"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----(?:\r\n|\n)?",
-                                           data, re.S)]
-
-
-def driver_blob(ca: CAFile, anchor: x509.Certificate, fw: str) -> tuple[bytes, str]:
-    """The bytes m.tls.load_ca() sends with TLSCERT=ca: on FW 1.0 PEM (the block as given, else encoded),
-    on FW 1.1 DER (encoding=None: what worked on each firmware, spec 6.14)."""
-    if fw == "1.0":
-        if ca.form == "PEM":
-            want = der(anchor)
-            for block in _pem_blocks(ca.data):
-                try:
-                    if der(x509.load_pem_x509_certificate(block)) == want:
-                        return block, "PEM"
-                except ValueError:
-                    continue
-        return anchor.public_bytes(serialization.Encoding.PEM), "PEM"
-    return der(anchor), "DER"
 
 
 def _check_server(f: _Findings, ca: CAFile, anchor: x509.Certificate, server: ServerInfo, name: str | None,

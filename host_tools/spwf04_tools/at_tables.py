@@ -159,7 +159,8 @@ WINDS: dict[int, Wind] = {
     5: Wind("WiFi Hardware Failure", ("n",)),
     7: Wind("Configuration Failure", ("n",)),
     8: Wind("Hard Fault", ("rest",)),  # prefix only; the rest follows without a colon
-    13: Wind("Copyright (c) 2012-2017 STMicroelectronics, Inc. All rights Reserved.", ("product",), True),
+    # (two spaces, no full stop: a real FW 1.0 UART log)
+    13: Wind("Copyright (c) 2012-2017 STMicroelectronics, Inc.  All rights Reserved", ("product",), True),
     19: Wind("WiFi Join", ("bssid",)),
     24: Wind("WiFi Up", ("n", "ip")),
     25: Wind("WiFi Association successful", ("ssid",)),
@@ -263,6 +264,7 @@ WIND_PENDING_DATA = 55
 WIND_SOCKET_CLOSED = 58
 WIND_DROPPING_DATA = 63
 WIND_FACTORY_RESET = 65
+WIND_CONFIG_UPDATED = 73
 
 # Indications that mean the module (re)booted: a driver seeing one unexpectedly has lost all sockets.
 BOOT_WINDS: frozenset[int] = frozenset({0, 1, 2, 3, 7, 13, 65})

@@ -578,7 +578,7 @@ print(s.read(10))
 @pytest.mark.parametrize("behaviour", [
     Behaviour(leading_crlf=True, sockr_crlf=True),
     Behaviour(reset_ok=True, wind2_on_reset=True, startup_wifi_up_blank=True),
-    Behaviour(echo_default=0, sockon_tls_progress=True),
+    Behaviour(echo_default=0, sockon_tls_progress="none"),
     Behaviour(masked_winds="defer", verbose_ok_levels=(0, 1, 2)),
 ], ids=["crlf", "reset-ok-wind2", "no-echo", "verbose-ok"])
 def test_known_unknowns_of_the_spec(driver, board, sim_clean, behaviour):

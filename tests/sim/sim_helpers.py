@@ -204,6 +204,7 @@ class TcpPeer:
 DEFAULT_SSID = b"SPWF04-SIM"
 DEFAULT_PASS = b"simulated-wifi"
 STATION_IP = b"192.168.1.100"
+STATION_IP6 = b"fe80::280:e1ff:feb7:c82a"  # link-local from the default MAC 00:80:E1:B7:C8:2A
 
 
 @dataclass
@@ -220,7 +221,10 @@ class Module:
         link.cmd(b"AT+S.SCFG=wifi_mode,1")
         link.cmd(b"AT+S.WCFG")
         link.send(b"AT+S.RESET\r")
-        return link.read_until(b"+WIND:24:WiFi Up:0:" + STATION_IP + b"\r\n", timeout=10)
+        out = link.read_until(b"+WIND:24:WiFi Up:0:" + STATION_IP + b"\r\n", timeout=10)
+        if self.sim.config.behaviour.wifi_up_v6:  # the second 24 (IPv6 link-local) follows
+            out += link.read_until(b"+WIND:24:WiFi Up::" + STATION_IP6 + b"\r\n", timeout=10)
+        return out
 
     def reconnect(self) -> AtLink:
         self.link.close()

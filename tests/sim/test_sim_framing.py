@@ -14,16 +14,23 @@ from spwf04_tools import at_tables as at
 
 pytestmark = pytest.mark.timeout(60)
 
-BOOT_11 = (b"+WIND:1:Poweron:171117-0328fe3-SPWF04S\r\n"
-           b"+WIND:13:Copyright (c) 2012-2017 STMicroelectronics, Inc. All rights Reserved.:SPWF04SA\r\n"
-           b"+WIND:3:Watchdog Running:20\r\n"
-           b"+WIND:0:Console active\r\n"
-           b"+WIND:32:WiFi Hardware Started\r\n")
-BOOT_10 = (b"+WIND:1:Poweron:170216-fd39c59-SPWF04S\r\n"
-           b"+WIND:13:Copyright (c) 2012-2017 STMicroelectronics, Inc. All rights Reserved.:SPWF04SA\r\n"
+# Boot lines as real UART logs show them: FW 1.1 1, 13, 0, 3, 32; WIND 13 with two spaces and no full stop.
+COPYRIGHT = b"+WIND:13:Copyright (c) 2012-2017 STMicroelectronics, Inc.  All rights Reserved:SPWF04SA\r\n"
+BOOT_11 = (b"+WIND:1:Poweron:171117-0328fe3-SPWF04S\r\n" + COPYRIGHT +
            b"+WIND:0:Console active\r\n"
            b"+WIND:3:Watchdog Running:20\r\n"
            b"+WIND:32:WiFi Hardware Started\r\n")
+BOOT_10 = (b"+WIND:1:Poweron:170216-fd39c59-SPWF04S\r\n" + COPYRIGHT +
+           b"+WIND:0:Console active\r\n"
+           b"+WIND:3:Watchdog Running:20\r\n"
+           b"+WIND:32:WiFi Hardware Started\r\n")
+# The real FW 1.0 log's order, with 65 and 73 (a fresh flash's first boot in the simulator).
+BOOT_10_FIRST = (b"+WIND:1:Poweron:170216-fd39c59-SPWF04S\r\n" + COPYRIGHT +
+                 b"+WIND:65:Factory Reset:1\r\n"
+                 b"+WIND:73:System Configuration Updated\r\n"
+                 b"+WIND:0:Console active\r\n"
+                 b"+WIND:3:Watchdog Running:20\r\n"
+                 b"+WIND:32:WiFi Hardware Started\r\n")
 
 
 def test_at_echo_and_ok(module: Module) -> None:
@@ -117,6 +124,31 @@ def test_boot_sequence_after_at_reset(make_module, fw: str, boot: bytes) -> None
     assert m.link.read_until(b"+WIND:32:WiFi Hardware Started\r\n") == b"AT+S.RESET\r\n" + boot
     assert m.link.cmd(b"AT") == b"AT\r\nAT-S.OK\r\n"
     assert m.sim.status["reset_reason"] == "2"
+
+
+@pytest.mark.parametrize("fw,boot", [("1.1", BOOT_11), ("1.0", BOOT_10_FIRST)])
+def test_first_power_on_boot_lines(fw: str, boot: bytes) -> None:
+    """The very first boot of a fresh module, byte for byte from power-on (nothing connected drains it)."""
+    from sim_helpers import fast_config
+
+    from spwf04_tools.sim import Simulator
+    sim = Simulator(fast_config(fw=fw))
+    try:
+        host, port = sim.start_tcp()
+        sim.wait_ready()
+        with socket.create_connection((host, port)) as c:
+            c.settimeout(5)
+            c.sendall(b"AT\r")  # the UART is plugged in once the module answers over it
+            got = b""
+            while not got.endswith(b"AT-S.OK\r\n"):
+                got += c.recv(4096)
+            sim.factory_reset()  # a fresh flash, then power on
+            got = b""
+            while not got.endswith(b"+WIND:32:WiFi Hardware Started\r\n"):
+                got += c.recv(4096)
+        assert got == boot
+    finally:
+        sim.stop()
 
 
 def test_reset_pin_holds_and_boots(module: Module) -> None:
@@ -217,9 +249,10 @@ def test_wifi_on_off(module: Module) -> None:
 
 def test_join_sequence(module: Module) -> None:
     out = module.join()
+    # Two WIND:24 lines, IPv4 then IPv6 link-local (a real FW 1.0 log; the address spelling is inference)
     assert out == (b"AT+S.RESET\r\n" + BOOT_11 + b"+WIND:21:WiFi Scanning\r\n+WIND:35:WiFi Scan Complete:00\r\n"
                    b"+WIND:19:WiFi Join:02:53:50:57:46:01\r\n+WIND:25:WiFi Association successful:SPWF04-SIM\r\n"
-                   b"+WIND:24:WiFi Up:0:192.168.1.100\r\n")
+                   b"+WIND:24:WiFi Up:0:192.168.1.100\r\n+WIND:24:WiFi Up::fe80::280:e1ff:feb7:c82a\r\n")
     link = module.link
     assert link.cmd(b"AT+S.STS=ip_ipaddr") == b"AT+S.STS=ip_ipaddr\r\nAT-S.Var:ip_ipaddr=192.168.1.100\r\nAT-S.OK\r\n"
     assert link.cmd(b"AT+S.STS=wifi_state") == b"AT+S.STS=wifi_state\r\nAT-S.Var:wifi_state=10\r\nAT-S.OK\r\n"
@@ -270,8 +303,7 @@ def test_fcfg_factory_reset_wind_and_defaults(module10: Module) -> None:
     assert module10.sim.saved_config is None
     link.send(b"AT+S.RESET\r")
     out = link.read_until(b"+WIND:32:WiFi Hardware Started\r\n")
-    assert out == (b"AT+S.RESET\r\n+WIND:1:Poweron:170216-fd39c59-SPWF04S\r\n"
-                   b"+WIND:13:Copyright (c) 2012-2017 STMicroelectronics, Inc. All rights Reserved.:SPWF04SA\r\n"
+    assert out == (b"AT+S.RESET\r\n+WIND:1:Poweron:170216-fd39c59-SPWF04S\r\n" + COPYRIGHT +
                    b"+WIND:65:Factory Reset:1\r\n+WIND:0:Console active\r\n+WIND:3:Watchdog Running:20\r\n"
                    b"+WIND:32:WiFi Hardware Started\r\n")
 

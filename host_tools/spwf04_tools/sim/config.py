@@ -119,10 +119,14 @@ class Behaviour:
     sockr_crlf: bool = False  # CR LF between SOCKR data and AT-S.OK
     verbose_ok_levels: tuple[int, ...] = (2,)  # console_verbose values that give AT-S.OK:<heap>:<state>
     startup_wifi_up_blank: bool = False  # `+WIND:24:WiFi Up::` after WIND 32 at every boot
+    wifi_up_v6: bool = True  # after a join, `+WIND:24:WiFi Up::<fe80::...>` after the IPv4 one (real log)
     masked_winds: str = "drop"  # drop | defer (deferred ones come out when unmasked)
     tls_no_ca: str = "fail"  # SOCKON s/domain without a CA: fail (Certificate Error 23) | skip (no check)
     httpget_no_ca: str = "skip"  # HTTPGET over TLS without a CA: skip (AT-S.Skip CA) | fail
-    sockon_tls_progress: bool = False  # AT-S.Skip CA / AT-S.Loading lines in SOCKON too (like HTTPGET)
+    # SOCKON over TLS: progress lines before AT-S.On (ST's code expects a Loading header; exact texts unknown):
+    # httpget (the lines HTTPGET prints: Skip CA, Loading:<i>:2 per certificate) | loading (Loading only) | none
+    sockon_tls_progress: str = "httpget"
+    skip_ca_line: str = "always"  # always (real log: even with a CA and a 200 answer) | no_ca (only without a CA)
     tls_store_persistent: bool = True  # TLSCERT contents survive reset and power cycle
     gcfg_shows_psk: bool = False  # GCFG/AT&V print wifi_wpa_psk_text (default: masked as ********)
     cert_max_len: int = 1475  # TLSCERT=cert and file tls.cert

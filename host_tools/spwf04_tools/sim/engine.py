@@ -128,6 +128,8 @@ class Engine:
         self.wakeup_level = 1
         self.network_available = True
         self.boot_count = 0
+        self.tls_sessions: list[tuple[str, str | None, str | None]] = []  # (peer, version, suite) per TLS open
+        self.tls_failures: list[str] = []  # why TLS opens failed without a certificate error (no common suite)
         self._ram_reset()
 
     # --- RAM state --------------------------------------------------------------------------------------
@@ -143,6 +145,7 @@ class Engine:
         self.wifi_state = WS_POWER_UP
         self.joined_ap = None
         self.ip: str | None = None
+        self.ip6: str | None = None  # after the IPv6 +WIND:24 ("" when that line is off)
         self.join_id = 0
         self.join_attempt = 0
         self.sockets: dict[int, Any] = {}  # id -> sockets.SockEntry
@@ -310,22 +313,27 @@ class Engine:
             lines.append((at.WIND_CONFIG_FAILURE, (CONFIG_FAILURE_CODE,)))
         if self.config.behaviour.wind2_on_reset and reason != RESET_POWER_ON:
             lines.append((at.WIND_RESET, ()))
+        first = () if flash.booted else self.profile.first_boot_winds
         for n in self.profile.boot_winds:
             if n == at.WIND_POWERON:
                 lines.append((n, (self.profile.poweron,)))
             elif n == at.WIND_COPYRIGHT:
                 lines.append((n, (COPYRIGHT_PRODUCT,)))
             elif n == at.WIND_FACTORY_RESET:
-                if flash.factory_reset_pending:
+                if flash.factory_reset_pending or n in first:
                     lines.append((n, (FACTORY_RESET_CODE,)))
+            elif n == at.WIND_CONFIG_UPDATED:
+                if n in first:
+                    lines.append((n, ()))
             elif n == at.WIND_WATCHDOG_RUNNING:
                 lines.append((n, (WATCHDOG_SECONDS,)))
             else:
                 lines.append((n, ()))
-        if flash.factory_reset_pending or flash.corrupt:
+        if flash.factory_reset_pending or flash.corrupt or not flash.booted:
             flash.factory_reset_pending = False
             if flash.corrupt:
                 flash = FlashContents()
+            flash.booted = True
             self.flash.save(flash)
         step = self.config.timing("boot_step")
         for i, (n, params) in enumerate(lines):

@@ -238,7 +238,7 @@ class Simulator:
 
     def wait_joined(self, timeout: float = 10.0) -> None:
         eng = self._engine
-        self.wait_for(lambda: eng.link == "up", timeout, "Wi-Fi joined (+WIND:24)")
+        self.wait_for(lambda: eng.link == "up" and eng.ip6 is not None, timeout, "Wi-Fi joined (both +WIND:24)")
 
     # --- state --------------------------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ class FlashContents:
     tls: dict[str, bytes | str | None] = field(default_factory=dict)
     factory_reset_pending: bool = False
     corrupt: bool = False  # the file existed but could not be read
+    booted: bool = False  # the module booted from this flash before (a fresh flash's first boot differs)
 
 
 class FlashStore:
@@ -51,6 +52,7 @@ class FlashStore:
                     config=_decode_config(raw["config"]) if raw.get("config") is not None else None,
                     tls={k: _decode_blob(v) for k, v in raw.get("tls", {}).items()},
                     factory_reset_pending=bool(raw.get("factory_reset_pending", False)),
+                    booted=bool(raw.get("booted", True)),
                 )
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 log.warning("simulator state file %s unreadable (%s): booting with factory values; "
@@ -68,6 +70,7 @@ class FlashStore:
                 "config": _encode_config(contents.config) if contents.config is not None else None,
                 "tls": {k: _encode_blob(v) for k, v in contents.tls.items()},
                 "factory_reset_pending": contents.factory_reset_pending,
+                "booted": contents.booted,
             }
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".sim-state-", dir=self.path.parent)
@@ -86,7 +89,7 @@ class FlashStore:
 
 def _copy(c: FlashContents) -> FlashContents:
     return FlashContents(dict(c.config) if c.config is not None else None, dict(c.tls),
-                         c.factory_reset_pending, c.corrupt)
+                         c.factory_reset_pending, c.corrupt, c.booted)
 
 
 def _encode_config(cfg: dict[str, Any]) -> dict[str, Any]:

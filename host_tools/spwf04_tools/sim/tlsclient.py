@@ -27,15 +27,38 @@ from .tlsstore import load_certificates, load_private_key_pem
 log = logging.getLogger(__name__)
 
 _DER = 2  # _ssl.ENCODING_DER
-FW10_CIPHERS = "kRSA:!aNULL:!eNULL:!PSK:!SRP:@SECLEVEL=0"
-FW11_CIPHERS = "kRSA:kECDHE:kECDH:!aNULL:!eNULL:!PSK:!SRP:!DSS:@SECLEVEL=0"
+# The module's offer, explicit (no public suite list exists). FW 1.0: RSA key exchange only (release notes),
+# AES-CBC with SHA-1 / SHA-256 MACs; FW 1.1 adds ECDHE with RSA and ECDSA certificates (change log), again
+# AES-CBC. No source shows GCM, ChaCha20-Poly1305 or Camellia in SEVENSTAX: none is offered (inference).
+FW10_SUITES: tuple[str, ...] = ("AES128-SHA256", "AES256-SHA256", "AES128-SHA", "AES256-SHA")
+FW11_EXTRA_SUITES: tuple[str, ...] = (
+    "ECDHE-ECDSA-AES128-SHA256", "ECDHE-ECDSA-AES256-SHA384", "ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA",
+    "ECDHE-RSA-AES128-SHA256", "ECDHE-RSA-AES256-SHA384", "ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES256-SHA")
+# Curves: P-256/P-384 only (no x25519/x448). Python's ssl sets a single group, so P-256 alone is offered:
+# stricter than the module (a P-384-only server fails here), never kinder.
+ECDH_CURVE = "prime256v1"
+# OpenSSL options the module's stack is not known to have: no extended master secret, no encrypt-then-MAC,
+# no session tickets (inference; a server requiring one of them fails, as it would against the module).
+_OP_NO_EMS = 0x00000001  # SSL_OP_NO_EXTENDED_MASTER_SECRET (OpenSSL 3; not exposed by Python 3.11's ssl)
+_OP_NO_ETM = 0x00080000  # SSL_OP_NO_ENCRYPT_THEN_MAC
+
+
+def module_suites(fw: str) -> tuple[str, ...]:
+    """The suites the module offers on this firmware profile ("1.0" or "1.1"), in its order of preference."""
+    return FW10_SUITES if fw == "1.0" else FW11_EXTRA_SUITES + FW10_SUITES
+
+
+def cipher_string(fw: str) -> str:
+    return ":".join(module_suites(fw)) + ":@SECLEVEL=0"
 
 
 class TlsHandshakeError(Exception):
-    def __init__(self, message: str, cert_failure: CertFailure | None = None, chain: list[bytes] | None = None):
+    def __init__(self, message: str, cert_failure: CertFailure | None = None, chain: list[bytes] | None = None,
+                 no_common_suite: bool = False):
         super().__init__(message)
         self.cert_failure = cert_failure
         self.chain = chain or []
+        self.no_common_suite = no_common_suite
 
 
 def make_context(profile: Profile, client_cert: bytes | None, client_key: bytes | None) -> ssl.SSLContext:
@@ -43,7 +66,9 @@ def make_context(profile: Profile, client_cert: bytes | None, client_key: bytes 
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-    ctx.set_ciphers(FW11_CIPHERS if profile.tls_ecc else FW10_CIPHERS)
+    ctx.set_ciphers(cipher_string(profile.fw))
+    ctx.set_ecdh_curve(ECDH_CURVE)
+    ctx.options |= ssl.OP_NO_TICKET | _OP_NO_EMS | _OP_NO_ETM
     # TLS 1.0 and 1.1 need security level 0 in OpenSSL 3; the ciphers string above sets it.
     with _quiet_deprecation():
         ctx.minimum_version = ssl.TLSVersion.TLSv1
@@ -181,7 +206,7 @@ def handshake(sock: socket.socket, ctx: ssl.SSLContext, server_name: str | None,
             done = False
         except ssl.SSLError as exc:
             _flush(sock, out)
-            raise TlsHandshakeError(f"TLS handshake failed: {exc.reason or exc}") from None
+            raise _handshake_failure(exc, obj) from None
         if not checked:
             peer = obj._sslobj.get_unverified_chain()  # type: ignore[attr-defined]
             if peer:
@@ -221,6 +246,20 @@ def handshake(sock: socket.socket, ctx: ssl.SSLContext, server_name: str | None,
     cipher = obj.cipher()
     info = HandshakeInfo(chain, obj.version(), cipher[0] if cipher else None)
     return TlsSession(sock, obj, inc, out, info)
+
+
+def _handshake_failure(exc: ssl.SSLError, obj: ssl.SSLObject) -> TlsHandshakeError:
+    """A failed handshake; a handshake_failure alert before any server certificate most likely means the
+    server accepts none of the suites (or curves) the module offers: said so, with the offer."""
+    reason = exc.reason or str(exc)
+    early = not obj._sslobj.get_unverified_chain()  # type: ignore[attr-defined]
+    if early and reason in ("SSLV3_ALERT_HANDSHAKE_FAILURE", "NO_CIPHERS_AVAILABLE", "WRONG_VERSION_NUMBER",
+                            "TLSV1_ALERT_PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL", "NO_SHARED_CIPHER"):
+        offer = [c["name"] for c in obj.context.get_ciphers() if c["protocol"] != "TLSv1.3"]
+        return TlsHandshakeError(
+            f"TLS handshake failed ({reason}): the server accepts none of the module's suites at TLS 1.0-1.2 "
+            f"(offered: {', '.join(offer)}; curve P-256)", no_common_suite=True)
+    return TlsHandshakeError(f"TLS handshake failed: {reason}")
 
 
 def _flush(sock: socket.socket, out: ssl.MemoryBIO) -> None:

@@ -43,7 +43,6 @@ CONFIG_VARS: tuple[Var, ...] = (
     Var("nv_serial", "s", "1723A0B7C82A", max_len=32),
     Var("nv_wifi_macaddr", "mac", None),  # set from SimConfig.mac_address
     _u("blink_led", 1, 0, 1),
-    _u("wind_off_reserved", 0),
     _u("console_enabled", 1, 0, 3),
     _u("console_speed", 115200, choices=CONSOLE_SPEEDS),
     _u("console_hwfc", 0, 0, 1),
@@ -62,8 +61,8 @@ CONFIG_VARS: tuple[Var, ...] = (
     _u("wifi_operational_mode", 0x11, 0, 0xFF),
     _u("wifi_listen_interval", 0, 0, 0xFF),
     _u("wifi_beacon_wakeup", 1, 0, 0xFF),
-    _u("wifi_dtim_wakeup", 0, 0, 1),
     _u("wifi_region", 0, 0, 2),
+    _u("wifi_tx_power", 18, 0, 18),  # accepted on FW 1.1 (observed in a user log); range and default: choice
     _u("wifi_ht_mode", 0, 0, 1),
     Var("wifi_opr_rate_mask", "x8", 0x003FFFCF, 0, 0xFFFFFFFF),
     Var("wifi_bas_rate_mask", "x8", 0x0000000F, 0, 0xFFFFFFFF),
@@ -77,8 +76,10 @@ CONFIG_VARS: tuple[Var, ...] = (
     _u("wifi_wep_default_key", 0, 0, 3),
     _u("wifi_wep_key_lens", 0, 0, 0xFF),
     _u("ip_use_dhcpc", 1, 0, 2),
-    _u("ip_use_dhcps", 1, 0, 2),
+    _u("ip_use_dhcpd", 1, 0, 1),  # in the firmware's variable table (both images)
     _u("ip_use_httpd", 1, 0, 1),
+    _u("ip_use_v6", 1, 0, 1),  # accepted on FW 1.1 (observed); default 1: the observed join printed an IPv6 WIND 24
+    _u("ip_use_tftpd", 0, 0, 1),  # accepted on FW 1.1 (observed); default: choice
     Var("ip_hostname", "s", "iwm-B7-C8-2A", max_len=32),
     Var("ip_ipaddr", "ip", "192.168.0.50"),
     Var("ip_netmask", "ip", "255.255.255.0"),
@@ -87,7 +88,6 @@ CONFIG_VARS: tuple[Var, ...] = (
     Var("ip_dns2", "ip", "0.0.0.0"),
     _u("ip_dhcp_timeout", 20, 0, 0xFFFF),
     _u("ip_dhcp_lease_time", 120, 0, 0xFFFF),
-    _u("ip_sockd_timeout", 250, 0, 0xFFFF),
     Var("ip_ntp_server1", "ip", "0.0.0.0"),
     Var("ip_ntp_server2", "ip", "0.0.0.0"),
     _u("ip_ntp_refresh", 3600, 0, 0xFFFFFFFF),

@@ -77,9 +77,15 @@ class TlsConnector:
 
         return handshake(sock, ctx, self.domain, self.verify, timeout, keep, cancelled)
 
-    def progress_lines(self) -> list[str]:
-        """`AT-S.Skip CA` when nothing is verified, then `AT-S.Loading:<i>:2` per received certificate."""
-        lines = ["AT-S.Skip CA"] if self.skip_ca else []
+    def progress_lines(self, style: str = "httpget") -> list[str]:
+        """The progress lines before the answer. `httpget` (HTTPGET's observed form): `AT-S.Skip CA` (printed
+        even with a CA loaded and a 200 answer: real log; `skip_ca_line="no_ca"` prints it only without a CA),
+        then `AT-S.Loading:<i>:2` per received certificate. `loading`: the Loading lines only. `none`: nothing."""
+        if style == "none":
+            return []
+        lines: list[str] = []
+        if style == "httpget" and (self.skip_ca or self.behaviour.skip_ca_line == "always"):
+            lines.append("AT-S.Skip CA")
         lines += [f"AT-S.Loading:{i}:2" for i in range(1, len(self.chain) + 1)]
         return lines
 
@@ -126,13 +132,14 @@ class SockOnOp(AsyncOp):
     def done(self, result: Any) -> None:
         eng = self.eng
         behaviour = eng.config.behaviour
-        if self.tls is not None and (behaviour.sockon_tls_progress or self.tls.skip_ca):
-            lines = self.tls.progress_lines()
-            for line in lines if behaviour.sockon_tls_progress else lines[:1]:
-                eng.reply(line)
         if isinstance(result, BaseException):
+            # No progress lines before a failure: the observed failures (SOCKON Certificate Error:3, HTTPGET
+            # Certificate Error:22) show none.
             _report_open_failure(eng, result, f"{self.host}:{self.port}")
             return
+        if self.tls is not None:
+            for line in self.tls.progress_lines(behaviour.sockon_tls_progress):
+                eng.reply(line)
         free = [i for i in range(MAX_SOCKETS) if i not in eng.sockets]
         if not free:
             abort(result.sock)
@@ -155,6 +162,8 @@ class SockOnOp(AsyncOp):
         net.start()
         log.info("socket %d open to %s:%d (%s%s)", sid, result.ip, self.port, self.kind,
                  f", {result.tls.info.version} {result.tls.info.cipher}" if result.tls else "")
+        if result.tls:
+            eng.tls_sessions.append((f"{result.ip}:{self.port}", result.tls.info.version, result.tls.info.cipher))
         eng.reply(f"AT-S.On:{result.ip}:{sid}")
         eng.ok()
 
@@ -164,6 +173,10 @@ def _report_open_failure(eng: Engine, exc: BaseException, what: str) -> None:
         code = cert_error_code(eng, exc.cert_failure)
         log.info("SOCKON %s: certificate rejected (%s): Certificate Error:%d", what, exc.cert_failure.detail, code)
         eng.reply(f"AT-S.Certificate Error:{code}")
+    elif isinstance(exc, TlsHandshakeError) and exc.no_common_suite:
+        # The module prints nothing more than error 74 here (no Certificate Error: no certificate came).
+        log.warning("SOCKON %s: no common TLS suite (FW %s): %s", what, eng.profile.fw_version, exc)
+        eng.tls_failures.append(f"{what}: {exc}")
     else:
         log.info("SOCKON %s failed: %s", what, exc)
     eng.error(at.ERR_OPEN_SOCKET)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 
 from ... import at_tables as at
@@ -17,6 +18,20 @@ SCAN_MAX = 10  # UART scans are capped at 10 results [confirmed]
 WIFI_UP_FIRST_FIELD = 0  # +WIND:24:WiFi Up:<n>:<ip>, <n> unknown; SPI showed 0
 SCAN_COMPLETE_FIELD = "00"  # +WIND:35:WiFi Scan Complete:<x>; SPI payload 00
 DISASSOC_REASON = 2  # +WIND:41 after a failed join; SPI payload 2
+
+
+def link_local(mac: str) -> str:
+    """fe80:: + the EUI-64 of the MAC, lowercase and compressed. The log shows `WiFi Up::fe80:...`; the rest of
+    the address's spelling is inference."""
+    b = bytearray(int(x, 16) for x in mac.split(":"))
+    b[0] ^= 0x02
+    eui = bytes(b[:3]) + b"\xff\xfe" + bytes(b[3:])
+    return str(ipaddress.IPv6Address(b"\xfe\x80" + bytes(6) + eui))
+
+
+def _wifi_up_v6(eng: Engine) -> None:
+    eng.ip6 = link_local(eng.config.mac_address)
+    eng.wind(at.WIND_WIFI_UP, "", eng.ip6)
 
 
 def radio_started(eng: Engine) -> None:
@@ -96,6 +111,12 @@ def start_join(eng: Engine, attempt: int) -> None:
         eng.ip = ap.station_ip if eng.cfg["ip_use_dhcpc"] else eng.cfg["ip_ipaddr"]
         eng.wifi_state = WS_READY
         eng.wind(at.WIND_WIFI_UP, WIFI_UP_FIRST_FIELD, eng.ip)
+        if eng.config.behaviour.wifi_up_v6 and eng.cfg["ip_use_v6"]:
+            # A second 24 with the link-local IPv6 address follows (real FW 1.0 log; ST's host code waits
+            # for it, Mbed's skips `WiFi Up::`). One join step later: inference.
+            at_step(6, lambda: _wifi_up_v6(eng))
+        else:
+            eng.ip6 = ""
 
     def failed() -> None:
         log.info("join: %s refused the credentials (security %s, wifi_priv_mode %s)", ap.ssid, ap.security,
@@ -130,6 +151,7 @@ def link_down(eng: Engine, reason: int) -> None:
     eng.link = "down"
     eng.joined_ap = None
     eng.ip = None
+    eng.ip6 = None
     eng.scanning = False
     sockets.network_gone(eng, reason)
 

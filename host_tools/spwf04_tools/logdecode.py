@@ -34,6 +34,7 @@ _PAYLOAD_CMDS = {"SOCKW": 1, "SOCKDW": -1, "TLSCERT": 1, "WPAECERT": -1, "FSC": 
 _TLSCERT_PAYLOAD_KINDS = ("ca", "cert", "key", "auth")
 _CMD_START = re.compile(rb"AT(?:\+S\.|\r|&)", re.IGNORECASE)
 _SIM_LINE = re.compile(r'^(\d+(?:\.\d+)?) (H>M|M>H) "(.*)"$')
+_SIM_PIN = re.compile(r"^# (\d+(?:\.\d+)?) pin RESET 0$")  # the board pulled the module's reset pin low
 _ESC = re.compile(r'\\(x[0-9a-fA-F]{2}|[rnt\\"])|<(\d+) bytes redacted>')
 _PREFIX = re.compile(r"^\s*(?:\[[^\]]{0,40}\]\s*)?(>>|<<|->|<-|TX:?|RX:?|>|<)\s?", re.IGNORECASE)
 _SPLIT = re.compile(r"(?<=.)(?=AT[+-]S\.|\+WIND:)")
@@ -45,7 +46,7 @@ _BUILD_FW = {"170216": "1.0", "171117": "1.1", "170726": "1.1"}
 @dataclass
 class Chunk:
     t: float | None
-    dir: str | None  # "host" (host -> module), "module", or None (unknown: a one-sided or merged capture)
+    dir: str | None  # "host" (host -> module), "module", "pin" (a reset pulse), or None (unknown direction)
     data: bytes
 
 
@@ -78,6 +79,9 @@ def read_sim_log(text: str) -> Capture:
         if not line.strip():
             continue
         if line.startswith("#"):
+            pin = _SIM_PIN.match(line)
+            if pin:
+                chunks.append(Chunk(float(pin.group(1)), "pin", b"RESET 0"))
             header.append(line[1:].strip())
             continue
         m = _SIM_LINE.match(line)
@@ -140,7 +144,7 @@ class Event:
     seq: int
     t: float | None
     dir: str | None
-    kind: str  # command, echo, info, ok, error, wind, data, other
+    kind: str  # command, echo, info, ok, error, wind, data, pin (host reset pulse), other
     line: str
     text: str = ""
     code: int | None = None
@@ -272,11 +276,15 @@ class Decoder:
         self.have_host = bool(host_items)
         hi = 0
         for ch in cap.chunks:
-            if ch.dir != "module":
+            if ch.dir == "host":
                 continue
             while hi < len(host_items) and (host_items[hi][0] or 0) <= (ch.t or 0):
                 host_items[hi][1]()
                 hi += 1
+            if ch.dir == "pin":
+                self._t, self._dir = ch.t, "host"
+                self._add("pin", "RESET pin low", note="the host resets the module")
+                continue
             self._t, self._dir = ch.t, "module"
             self._parser.feed(ch.data)
         while hi < len(host_items):
@@ -435,6 +443,11 @@ class Decoder:
         if kind == P.WIND:
             ev = self._add("wind", line, text=pe.text, number=pe.number, params=list(pe.params))
             ev.note = self._wind_note(pe)
+            if pe.number in at_tables.BOOT_WINDS:
+                # A rebooted module answers nothing that was in flight (AT+S.RESET itself gets no final line
+                # from the simulator, and maybe none from the module): left waiting, such a command took the
+                # next command's final line, and every later answer went one command too early.
+                self._waiting.clear()
             return
         if kind == P.OK:
             ev = self._add("ok", line, params=list(pe.params), note="success")
@@ -452,10 +465,13 @@ class Decoder:
                 del self._waiting[0]
             else:
                 c.responses.append(ev)
-        if kind == P.INFO and pe.text == "Reading" and c is not None and c.name == "SOCKR" and self.have_host:
-            if len(c.args) > 1 and c.args[1].strip().isdigit():
-                # the host asked for m bytes: they follow this line raw (spec 3); the parser must know it
-                self._parser.expect_payload(None, int(c.args[1]))
+        if kind == P.INFO and pe.text == "Reading" and self.have_host:
+            # The SOCKR this line answers, even when an older command is still waiting (a log whose host
+            # command was recorded before the previous answer): missing it shows socket data as module lines.
+            r = next((w for w in self._waiting if w.name == "SOCKR"), None)
+            if r is not None and len(r.args) > 1 and r.args[1].strip().isdigit():
+                # the host asked for m bytes: they follow this line raw; the parser must know it
+                self._parser.expect_payload(None, int(r.args[1]))
 
     # ---- annotations
     def _fw_for_tables(self) -> str:
@@ -575,12 +591,15 @@ def summarise(dec: Decoder) -> dict[str, Any]:
 
     cmd_by_event = {c.event.seq: c for c in dec.commands}
     in_boot = False
+    asked_reset = False  # the last command was AT+S.RESET: the reboot that follows is the one asked for
     for ev in dec.events:
-        if ev.kind in ("command", "echo"):
+        last = cmd_by_event.get(ev.seq)  # None for the echo of a command the host side showed
+        if ev.kind == "pin" or last is not None:
             in_boot = False
+            asked_reset = ev.kind == "pin" or last.name == "RESET"
         if ev.kind == "wind" and ev.number in at_tables.BOOT_WINDS and not in_boot:
             in_boot = True  # one reboot per burst of boot indications
-            if clock_set is not None or ca_loaded or open_socks:
+            if (clock_set is not None or ca_loaded or open_socks) and not (asked_reset and not open_socks):
                 issues.append(f"event {ev.seq}: the module rebooted: its clock, TLS store and sockets are gone"
                               + (" (open sockets: " + ", ".join(open_socks) + ")" if open_socks else ""))
             clock_set, ca, ca_loaded, auth_sent, module_ski = None, None, False, None, None

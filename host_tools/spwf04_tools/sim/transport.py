@@ -89,11 +89,25 @@ class UartTransport:
                 with self._cond:
                     if gen != self._generation or self._stopping:
                         break
-                if self._send(piece) and self.bytelog is not None:
-                    self.bytelog.record(ByteLog.TO_HOST, piece)
+                self._send_logged(piece)
             if gap:
                 with self._cond:
                     self._cond.wait_for(lambda: self._stopping, gap)
+
+    def _send_logged(self, piece: bytes) -> None:
+        """Send, with the byte log record written BEFORE the bytes leave: the host can answer only after it has
+        them, and its answer is logged by the reader thread, so logging after the send let the host's next
+        command appear in the log before the answer it reacted to."""
+        if self.bytelog is None or not self._peer_present():
+            self._send(piece)
+            return
+        self.bytelog.record(ByteLog.TO_HOST, piece)
+        if not self._send(piece):
+            self.bytelog.note(f"the {len(piece)} bytes above did not reach the host (connection gone)")
+
+    def _peer_present(self) -> bool:
+        """Whether anyone is there to receive output (bytes nobody could receive are not logged as sent)."""
+        return True
 
     def _send(self, data: bytes) -> bool:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -114,6 +114,10 @@ class TcpTransport(UartTransport):
                 self._conn = None
         _close(conn)
 
+    def _peer_present(self) -> bool:
+        with self._conn_lock:
+            return self._conn is not None
+
     def _send(self, data: bytes) -> bool:
         with self._conn_lock:
             conn = self._conn

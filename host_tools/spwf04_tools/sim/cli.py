@@ -117,6 +117,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="allow non-loopback destinations and real DNS (default: loopback only)")
     parser.add_argument("--host", type=_host_entry, action="append", default=[], metavar="NAME=IP",
                         help="name the module can resolve (besides localhost); repeatable")
+    parser.add_argument("--ntp-port", type=int, default=123, metavar="PORT",
+                        help="UDP port the module's NTP client (AT+S.NTP) sends to (default 123; e.g. the port "
+                             "of `python -m spwf04_tools.sntp_server`)")
     parser.add_argument("--ap", type=_access_point, action="append", default=[],
                         metavar="SSID:PASS[:SEC[:RSSI[:CH]]]",
                         help=f"add a simulated access point (default network {DEFAULT_AP.ssid!r} stays "
@@ -184,7 +187,7 @@ def build_config(args: argparse.Namespace) -> SimConfig:
     state = None if args.no_state else (args.state or default_state_file())
     return SimConfig(fw=args.fw, baud=args.baud, access_points=aps, faults=faults, behaviour=behaviour,
                      timing=timing, state_file=state, allow_remote=args.allow_remote, hosts=dict(args.host),
-                     log_file=args.log, log_secrets=args.log_secrets)
+                     log_file=args.log, log_secrets=args.log_secrets, ntp_port=args.ntp_port)
 
 
 def run(args: argparse.Namespace) -> int:

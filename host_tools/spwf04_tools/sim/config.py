@@ -155,6 +155,7 @@ class Timing:
     connect_timeout: float = 5.0  # real TCP connect (not scaled)
     tls_timeout: float = 20.0  # real TLS handshake (not scaled)
     http_timeout: float = 20.0  # real HTTP exchange (not scaled)
+    ntp_timeout: float = 3.0  # the NTP client's wait for each server's answer (not scaled; inference)
 
     def __call__(self, name: str) -> float:
         return float(getattr(self, name)) * self.scale
@@ -187,6 +188,7 @@ class SimConfig:
     log_secrets: bool = False  # keep wifi_wpa_psk_text and TLSCERT=key payloads in the byte log
     cert_errors: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CERT_ERRORS))
     mac_address: str = "00:80:E1:B7:C8:2A"  # nv_wifi_macaddr (ST OUI)
+    ntp_port: int = 123  # UDP port the module's NTP client sends to (123 on the real module; tests use another)
 
     def __post_init__(self) -> None:
         self.fw = normalise_fw(self.fw)

@@ -6,9 +6,9 @@ from ..engine import Command
 
 
 def build_registry() -> dict[str, Command]:
-    from . import basic, files, http, sockets, tls, unsupported, wifi
+    from . import basic, files, http, ntp, sockets, tls, unsupported, wifi
 
     registry: dict[str, Command] = {}
-    for mod in (unsupported, basic, wifi, sockets, tls, files, http):
+    for mod in (unsupported, basic, wifi, sockets, tls, files, http, ntp):
         registry.update(mod.COMMANDS)
     return registry

@@ -10,7 +10,7 @@ from ..config import AccessPoint
 from ..engine import (WS_IDLE, WS_JOINING, WS_RADIO_OFF, WS_READY, WS_SCAN_DONE, WS_SCANNING, Async, Cmd,
                       Command, Engine)
 from ..variables import PSK_VAR
-from . import sockets
+from . import ntp, sockets
 
 log = logging.getLogger("spwf04_tools.sim")
 
@@ -111,6 +111,7 @@ def start_join(eng: Engine, attempt: int) -> None:
         eng.ip = ap.station_ip if eng.cfg["ip_use_dhcpc"] else eng.cfg["ip_ipaddr"]
         eng.wifi_state = WS_READY
         eng.wind(at.WIND_WIFI_UP, WIFI_UP_FIRST_FIELD, eng.ip)
+        ntp.link_up(eng)  # the module's NTP client (ip_ntp_startup) starts with the link
         if eng.config.behaviour.wifi_up_v6 and eng.cfg["ip_use_v6"]:
             # A second 24 with the link-local IPv6 address follows (real FW 1.0 log; ST's host code waits
             # for it, Mbed's skips `WiFi Up::`). One join step later: inference.

@@ -150,3 +150,59 @@ def test_flow_control_holds_the_peer(make_module, peer: TcpPeer) -> None:
             assert link.read_line() == b"AT-S.OK\r\n"
     sender.join(5)
     assert bytes(got) == blob
+
+
+def _echo_off_socket(m: Module, peer: TcpPeer) -> None:
+    m.join()
+    m.link.cmd(b"AT+S.SCFG=console_echo,0")
+    assert m.link.cmd(b"AT+S.SOCKON=127.0.0.1,%d,NULL,t" % peer.port) == b"AT-S.On:127.0.0.1:0\r\nAT-S.OK\r\n"
+    peer.wait_connections()
+
+
+def test_full_receive_buffer_drops_and_says_wind63(make_module, peer: TcpPeer) -> None:
+    """rx_overflow="drop": a bounded buffer, no flow control; what does not fit is lost, +WIND:63 says so."""
+    from spwf04_tools.sim.config import Behaviour
+    m = make_module(behaviour=Behaviour(rx_overflow="drop", socket_rx_cap=1000))
+    _echo_off_socket(m, peer)
+    peer.send(b"a" * 600)
+    assert m.link.read_line() == b"+WIND:55:Pending Data::0:600:600\r\n"
+    peer.send(b"b" * 600)
+    assert m.link.read_line() == b"+WIND:55:Pending Data::0:400:1000\r\n"
+    assert m.link.read_line() == b"+WIND:63:Socket Dropping Data:0:200\r\n"
+    assert m.link.cmd(b"AT+S.SOCKQ=0") == b"AT-S.Query:1000\r\nAT-S.OK\r\n"
+    assert m.sim.engine.sockets[0].dropped == 200
+
+
+def test_default_buffer_holds_the_peer_instead(make_module, peer: TcpPeer) -> None:
+    from spwf04_tools.sim.config import Behaviour
+    m = make_module(behaviour=Behaviour(socket_rx_cap=1000))
+    _echo_off_socket(m, peer)
+    peer.send(b"c" * 3000)
+    m.sim.wait_for(lambda: len(m.sim.engine.sockets[0].pending) >= 1000, 5, "buffer full")
+    assert b"+WIND:63" not in m.link.quiet(0.3)
+    entry = m.sim.engine.sockets[0]
+    got = 0
+    while got < 3000:  # reading makes room: the held bytes come, none lost
+        m.sim.wait_for(lambda: len(entry.pending) > 0, 5, "more data")
+        n = len(entry.pending)
+        assert m.link.cmd(b"AT+S.SOCKR=0,%d" % n).endswith(b"c" * n + b"AT-S.OK\r\n")
+        got += n
+    assert got == 3000
+    assert m.sim.engine.sockets[0].dropped == 0
+
+
+@pytest.mark.parametrize("style", ["error", "short"])
+def test_payload_cap_730(make_module, peer: TcpPeer, style: str) -> None:
+    from spwf04_tools.sim.config import Behaviour
+    m = make_module(behaviour=Behaviour(payload_cap=730, payload_cap_style=style))
+    _echo_off_socket(m, peer)
+    assert m.link.cmd(b"AT+S.SOCKW=0,731", b"x" * 731) == b"AT-S.ERROR:32:Argument exceeds allowed size\r\n"
+    assert m.link.cmd(b"AT+S.SOCKW=0,730", b"x" * 730) == b"AT-S.OK\r\n"
+    peer.send(b"y" * 1000)
+    m.sim.wait_for(lambda: len(m.sim.engine.sockets[0].pending) == 1000, 5, "data")
+    out = m.link.cmd(b"AT+S.SOCKR=0,1000")
+    out = out[out.find(b"AT-S."):]  # (WIND 55 lines before the answer)
+    if style == "error":
+        assert out == b"AT-S.ERROR:32:Argument exceeds allowed size\r\n"
+    else:
+        assert out == b"AT-S.Reading:730:1000\r\n" + b"y" * 730 + b"AT-S.OK\r\n"

@@ -343,3 +343,52 @@ def test_mutual_tls_with_tlscert_cert_and_key(make_module, pki: PKI, tmp_path: P
         assert link.cmd(b"AT+S.SOCKW=0,6", b"mutual") == b"AT-S.OK\r\n"
         srv.wait_for("mutual")
         assert "spwf04 client" in srv.output
+
+
+def test_fw10_ski_switch_extract(make_module, pki: PKI) -> None:
+    """fw10_ski="extract": the FW 1.0 image's `SubjectKeyId:` string printed, and the SKI used without auth."""
+    from spwf04_tools.sim.config import Behaviour
+    m = make_module(fw="1.0", behaviour=Behaviour(fw10_ski="extract"))
+    pem = pki.ca.pem.read_bytes()
+    colon = b":".join(b"%02X" % b for b in pki.ca.ski)
+    assert m.link.cmd(b"AT+S.TLSCERT=ca,%d" % len(pem), pem) == (
+        b"AT+S.TLSCERT=ca,%d\r\nAT-S.SubjectKeyId:%s\r\nAT-S.OK\r\n" % (len(pem), colon))
+
+
+@pytest.mark.parametrize("fw,server_ciphers", [
+    ("1.0", "ECDHE-RSA-AES128-GCM-SHA256"),  # FW 1.0: RSA key exchange only
+    ("1.1", "AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305:CAMELLIA256-SHA"),
+])
+def test_server_with_no_suite_of_the_module_fails_as_the_module_would(make_module, pki: PKI, fw: str,
+                                                                      server_ciphers: str) -> None:
+    m = make_module(fw=fw)
+    m.join()
+    link = m.link
+    link.cmd(b"AT+S.SCFG=console_echo,0")
+    link.cmd(b"AT+S.TIME=%d" % epoch(NOW))
+    if fw == "1.0":
+        load_ca_fw10_noecho(link, pki)
+    else:
+        der = pki.ca.der.read_bytes()
+        link.cmd(b"AT+S.TLSCERT=ca,%d" % len(der), der)
+    with OpenSSLServer(pki.server.pem, pki.server.key_pem, chain=pki.chain_pem, ciphers=server_ciphers) as srv:
+        assert link.cmd(b"AT+S.SOCKON=127.0.0.1,%d,NULL,s" % srv.port, timeout=20) == (
+            b"AT-S.ERROR:74:Failed to open socket\r\n")  # no certificate came: no Certificate Error line
+    why = m.sim.engine.tls_failures[-1]
+    assert "none of the module's suites" in why and "AES128-SHA" in why and "GCM" not in why.split("offered")[1]
+
+
+def test_negotiated_suites_are_from_the_offer(make_module, pki: PKI) -> None:
+    """Against a server that accepts anything, FW 1.1 negotiates an ECDHE AES-CBC suite, never GCM/ChaCha."""
+    from spwf04_tools.sim.tlsclient import module_suites
+    m = make_module()
+    m.join()
+    link = m.link
+    link.cmd(b"AT+S.SCFG=console_echo,0")
+    link.cmd(b"AT+S.TIME=%d" % epoch(NOW))
+    der = pki.ca.der.read_bytes()
+    link.cmd(b"AT+S.TLSCERT=ca,%d" % len(der), der)
+    with OpenSSLServer(pki.server.pem, pki.server.key_pem, chain=pki.chain_pem, ciphers="ALL:@SECLEVEL=0") as srv:
+        assert link.cmd(b"AT+S.SOCKON=127.0.0.1,%d,NULL,s" % srv.port, timeout=20) == TLS_ON
+    peer, version, suite = m.sim.engine.tls_sessions[-1]
+    assert version == "TLSv1.2" and suite in module_suites("1.1") and suite.startswith("ECDHE-")

@@ -67,7 +67,7 @@ def verify_chain(chain_der: list[bytes], store: TlsStore, now: _dt.datetime, dom
     problem = _key_problem(ca, profile, behaviour)
     if problem:
         return CertFailure("unsupported_key", f"stored CA: {problem}", ALERT_UNSUPPORTED_CERTIFICATE)
-    key_id = store.key_id(profile.extracts_ski, behaviour.auth_accept_colons)
+    key_id = store.key_id(profile.extracts_ski or behaviour.fw10_ski == "extract", behaviour.auth_accept_colons)
     if key_id is None:
         return CertFailure("ca_not_found", "no CA key identifier (send TLSCERT=auth)", ALERT_UNKNOWN_CA)
 

@@ -127,6 +127,9 @@ class Behaviour:
     # httpget (the lines HTTPGET prints: Skip CA, Loading:<i>:2 per certificate) | loading (Loading only) | none
     sockon_tls_progress: str = "httpget"
     skip_ca_line: str = "always"  # always (real log: even with a CA and a 200 answer) | no_ca (only without a CA)
+    # FW 1.0 TLSCERT=ca: never (a real log: `No SubjectKeyId` for a CA with the extension) | extract (the FW 1.0
+    # image also has `SubjectKeyId:`; when it prints it is unknown): prints and uses the SKI like FW 1.1
+    fw10_ski: str = "never"
     tls_store_persistent: bool = True  # TLSCERT contents survive reset and power cycle
     gcfg_shows_psk: bool = False  # GCFG/AT&V print wifi_wpa_psk_text (default: masked as ********)
     cert_max_len: int = 1475  # TLSCERT=cert and file tls.cert
@@ -135,7 +138,11 @@ class Behaviour:
     max_rsa_bits: int = 2048  # RSA keys larger than this in the peer's chain are unsupported
     auth_accept_colons: bool = False  # TLSCERT=auth with colon-separated hex matches
     sockw_max_len: int | None = None  # larger SOCKW lengths: error 32 (after taking the payload)
-    socket_rx_cap: int = 16384  # per-socket receive buffer; beyond it TCP flow control holds the peer
+    socket_rx_cap: int = 16384  # per-socket receive buffer (size unknown: choice)
+    # beyond it: hold (TCP flow control holds the peer) | drop (the excess is lost, +WIND:63:Socket Dropping Data)
+    rx_overflow: str = "hold"
+    payload_cap: int | None = None  # 730: SOCKW/SOCKR larger than this fail (Mbed's workaround suggests a limit)
+    payload_cap_style: str = "error"  # SOCKR above the cap: error (32) | short (AT-S.Reading:<cap>:..., cap bytes)
     max_line: int = 512  # command line limit (bytes before the CR)
     join_retries: int = 2  # join attempts after a failed one
     wifi_mode_default: int = 1  # factory wifi_mode

@@ -40,6 +40,7 @@ class SockEntry:
     open: bool = True  # False after +WIND:58 (the id stays allocated until SOCKC)
     close_reason: int | None = None
     last_w55: tuple[int, int] | None = None
+    dropped: int = 0  # bytes lost to a full receive buffer (rx_overflow="drop")
 
 
 # --- TLS connection (shared with HTTPGET) ------------------------------------------------------------------
@@ -155,7 +156,9 @@ class SockOnOp(AsyncOp):
         def on_closed(net: NetSocket, reason: int) -> None:
             eng.post_socket_event(gen, lambda: _on_closed(eng, net, reason))
 
-        net = NetSocket(self.kind, result.sock, result.tls, behaviour.socket_rx_cap, on_data, on_closed,
+        # hold: TCP flow control holds the peer at the buffer's size; drop: the module reads on and drops
+        rx_cap = behaviour.socket_rx_cap if behaviour.rx_overflow == "hold" else 1 << 30
+        net = NetSocket(self.kind, result.sock, result.tls, rx_cap, on_data, on_closed,
                         faults.peer_close_after_rx, faults.peer_close_after_tx)
         eng.sockets[sid] = SockEntry(sid, self.kind, self.host, result.ip, self.port, self.kind == "s",
                                      self.domain, net)
@@ -231,6 +234,26 @@ def _on_data(eng: Engine, net: NetSocket, data: bytes) -> None:
     entry = _entry_for(eng, net)
     if entry is None:
         return
+    behaviour = eng.config.behaviour
+    if behaviour.rx_overflow == "drop":
+        room = max(0, behaviour.socket_rx_cap - len(entry.pending))
+        if len(data) > room:
+            # No UART flow control and a finite buffer (firmware string `Socket Dropping Data` with `:%u:%u`):
+            # what does not fit is lost. The fields <id>:<bytes dropped> are the simulator's reading.
+            dropped = len(data) - room
+            data = data[:room]
+            net.consumed(dropped)
+            entry.dropped += dropped
+            log.info("socket %d: receive buffer full (%d bytes), %d bytes dropped", entry.id,
+                     behaviour.socket_rx_cap, dropped)
+            if data:
+                _pending(eng, entry, data)
+            eng.wind(at.WIND_DROPPING_DATA, entry.id, dropped)
+            return
+    _pending(eng, entry, data)
+
+
+def _pending(eng: Engine, entry: SockEntry, data: bytes) -> None:
     entry.pending += data
     received, cumulated = len(data), len(entry.pending)
     if eng.faults.lose_wind55():
@@ -297,8 +320,9 @@ def cmd_sockw(eng: Engine, cmd: Cmd) -> None:
     if not entry.open:
         eng.error(at.ERR_SOCKET_NOT_CONNECTED)
         return
-    limit = eng.config.behaviour.sockw_max_len
-    if limit is not None and len(cmd.payload) > limit:
+    b = eng.config.behaviour
+    limit = min(x for x in (b.sockw_max_len, b.payload_cap, 1 << 30) if x is not None)
+    if len(cmd.payload) > limit:
         eng.error(at.ERR_ARG_TOO_LARGE)
         return
     try:
@@ -348,6 +372,14 @@ def cmd_sockr(eng: Engine, cmd: Cmd) -> None:
     else:
         want = before  # no length: everything pending (choice)
     n = min(want, before)  # more than pending: capped (choice; drivers never ask for more)
+    cap = eng.config.behaviour.payload_cap
+    if cap is not None and n > cap:
+        # Mbed reads at most 730 "to work around module FW issues"; what a larger SOCKR does is unknown:
+        # refused (error 32) or cut short (AT-S.Reading:<cap>:<pending>, `Read Cap` is a firmware string)
+        if eng.config.behaviour.payload_cap_style == "error":
+            eng.error(at.ERR_ARG_TOO_LARGE)
+            return
+        n = cap
     data = bytes(entry.pending[:n])
     del entry.pending[:n]
     eng.reply(f"AT-S.Reading:{n}:{before}", sockr=True)

@@ -61,7 +61,7 @@ def cmd_tlscert(eng: Engine, cmd: Cmd) -> None:
         eng.tls.ca = data
         eng.tls.extracted_ski = None
         ski = None
-        if eng.profile.extracts_ski:
+        if eng.profile.extracts_ski or behaviour.fw10_ski == "extract":
             try:
                 ski = subject_key_id(load_certificates(data)[0])
             except ValueError as exc:
@@ -70,7 +70,8 @@ def cmd_tlscert(eng: Engine, cmd: Cmd) -> None:
             eng.tls.extracted_ski = ski
             eng.reply(f"AT-S.SubjectKeyId:{colon_hex(ski)}")
         else:
-            # FW 1.0 printed this even for a CA that has the extension [observed]: send `auth` yourself.
+            # FW 1.0 printed this even for a CA that has the extension (real log), though its image also holds
+            # `SubjectKeyId:` (fw10_ski="extract" prints it): send `auth` yourself.
             eng.reply("AT-S.No SubjectKeyId")
     elif kind == "auth":
         eng.tls.auth = data

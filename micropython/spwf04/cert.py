@@ -417,7 +417,16 @@ def iter_pem(data):
             raise _bad("damaged PEM block", b)
         yield parse_der(der, bytes(data[b:pos]))
     if not pos:
-        raise CertError("no certificate: give a PEM or DER file, read with 'rb'")
+        raise _no_cert(data)
+
+
+def _no_cert(data, der=False):
+    # A private key (PEM "... PRIVATE KEY-----", or DER whose SEQUENCE starts with a version INTEGER 0 or 1 -
+    # PKCS#1, PKCS#8, SEC1 - where a certificate has its tbsCertificate SEQUENCE) is named as such.
+    if der or b"PRIVATE KEY-----" in data:
+        return CertError("this is a private key, not a certificate: give the CA's certificate "
+                         "(-----BEGIN CERTIFICATE-----), never a key", "private_key")
+    return CertError("no certificate: give a PEM or DER file, read with 'rb'")
 
 
 def parse(data):
@@ -426,7 +435,12 @@ def parse(data):
         data = data.encode()
     # anything else is no certificate data either: iter_pem finds no certificate in b"" and says so
     data = bytes(data) if isinstance(data, (bytes, bytearray, memoryview)) else b""
-    return [parse_der(data)] if data[:1] == b"\x30" else list(iter_pem(data))  # DER is a SEQUENCE
+    if data[:1] == b"\x30":  # DER is a SEQUENCE
+        n = data[1] - 128 if len(data) > 1 and data[1] > 128 else 0  # long-form length bytes after 2
+        if data[2 + n:4 + n] == b"\x02\x01" and data[4 + n:5 + n] in b"\x00\x01":  # version 0 or 1 first
+            raise _no_cert(data, True)
+        return [parse_der(data)]
+    return list(iter_pem(data))
 
 
 def check(cert, now, fw="1.1", kind="ca", size=None):

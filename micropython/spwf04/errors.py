@@ -46,7 +46,7 @@ class ModuleReset(OSError):
 class CertError(ValueError):
     """X.509 parse or pre-flight failure; the message names the problem and the fix. code: short tag
     (malformed, expired, not_yet_valid, clock_unset, clock_implausible, not_ca, key_unsupported, too_large,
-    no_ca)."""
+    no_ca, private_key)."""
 
     def __init__(self, msg, code="malformed"):
         super().__init__(msg)

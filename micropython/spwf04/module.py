@@ -143,7 +143,7 @@ class Module:
         self._desync = False  # a late final line of a timed-out command may still arrive
         self._stuck = 0  # payload bytes the module may still be waiting for
         self._a = 0  # UART bytes seen buffered at the last payload check
-        self._clock = None  # (epoch, ticks) when the driver set the module clock
+        self._clock = None  # (epoch, ticks, by hand) when the module clock was set (settime(), or cmd)
         self._drop(None)
 
     # ----------------------------------------------------------------------------------------- state
@@ -383,7 +383,15 @@ class Module:
             raise ValueError("command too long (max 512) or contains CR/LF: %s" % redact(cmd[:40]))
         if self.w55off and ("WCFG" in cmd.upper() or "&W" in cmd.upper()):
             self._mask55(False)  # never store the driver's temporary WIND 55 mask
-        return self._do(cmd.encode() + b"\r", payload, timeout, hook)
+        r = self._do(cmd.encode() + b"\r", payload, timeout, hook)
+        if cmd[:10].upper() == "AT+S.TIME=":
+            # set by hand (m.at) or by settime(), which marks it as its own afterwards: the module has this
+            # clock now, never the one the driver set earlier (pre-flight and diagnosis date-check with it)
+            try:
+                self._clock = (int(cmd[10:]), ticks_ms(), True)
+            except ValueError:
+                self._clock = None
+        return r
 
     def _do(self, raw, payload=None, timeout=None, hook=None):
         # cmd() for a command line as bytes, CR included: what the sockets' data path sends (SOCKW; SOCKR and
@@ -818,7 +826,7 @@ class Module:
             raise ValueError("epoch %d is before 2017: not a real UTC time (seconds since 2000? add %d)"
                              % (epoch, _EPOCH_2000))
         self.cmd("AT+S.TIME=%d" % epoch)
-        self._clock = (epoch, ticks_ms())
+        self._clock = (epoch, ticks_ms(), False)  # (epoch, ticks, set by hand: see cmd)
 
     def time(self):
         """The module clock read back (AT+S.TIME) as UNIX seconds (UTC)."""

@@ -10,10 +10,13 @@ from .errors import CertError
 from .utc import ymd
 
 
-def _read(data, path):
+def _read(data, path, what):
     if path is not None:
-        with open(path, "rb") as f:
-            return f.read()
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except MemoryError:
+            raise _nomem(what)
     if data is None:
         raise ValueError("give the bytes or path=")
     return data.encode() if isinstance(data, str) else data
@@ -25,6 +28,18 @@ def _pem(der):
 
     return b"-----BEGIN CERTIFICATE-----\n" + b"".join(
         binascii.b2a_base64(der[i:i + 48]) for i in range(0, len(der), 48)) + b"-----END CERTIFICATE-----\n"
+
+
+def _nomem(what):
+    # A MemoryError from a call that promises typed errors: OSError(ENOMEM) saying what to do. The failed
+    # allocation is gone by now, so this small message fits where the big block did not.
+    import gc
+
+    gc.collect()
+    free = gc.mem_free() if hasattr(gc, "mem_free") else -1
+    return OSError(errno.ENOMEM, "%s: out of memory (%d bytes free, no block large enough): call it early "
+                   "(right after m.init(), before big buffers), or drop objects you hold and call gc.collect()"
+                   % (what, free))
 
 
 class TLSStore:
@@ -67,11 +82,32 @@ class TLSStore:
 
         check: pre-flight (dates at the module clock, CA flag, key type for this firmware, size of what is
         sent) before any AT traffic. encoding: None sends what worked on this firmware (FW 1.0 PEM, FW 1.1
-        DER), or 'pem' / 'der' / 'asis'. Returns the Certificate."""
+        DER), or 'pem' / 'der' / 'asis'. Returns the Certificate. Out of memory: OSError(ENOMEM) with advice,
+        before any AT traffic (everything sent is made first)."""
+        try:
+            c, blob, auth, valid = self._prepare(data, path, check, encoding)
+        except MemoryError:
+            raise _nomem("load_ca")
+        self._drop()
+        ski = None
+        for ev in self._send("ca", blob):
+            if ev.text.endswith("SubjectKeyId"):  # "SubjectKeyId:<hex>", or "No SubjectKeyId" (tail '')
+                ski = ev.tail()
+        # FW 1.0 says "No SubjectKeyId" even for CAs that have one: always send auth ourselves (spec 6.14).
+        self._send("auth", auth)
+        self.ca = c.subject_cn or "?"
+        self.ca_valid = valid
+        self.auth = str(auth, "ascii")
+        self.module_ski = ski
+        self.sent_len = len(blob)
+        return c
+
+    def _prepare(self, data, path, check, encoding):
+        # load_ca's allocations, all before any AT traffic: the certificate, the bytes sent, the auth digits
         from . import cert as C
 
         m = self._m
-        certs = C.parse(_read(data, path))
+        certs = C.parse(_read(data, path, "load_ca"))
         if len(certs) != 1:
             raise CertError("%d certificates: load_ca takes one (the server's issuing CA)" % len(certs))
         c = certs[0]
@@ -80,36 +116,23 @@ class TLSStore:
             encoding = "pem" if fw[:3] == "1.0" else "der"
         blob = c.der if encoding == "der" else (c.pem or _pem(c.der)) if encoding == "pem" else c.stored
         if check:
-            # the module clock as the driver set it, else read back (an unset clock reads as a date long past)
+            # the module clock as the driver knows it, else read back (an unset clock reads as a date long past)
             now = m.clock()
             if now is None:
                 now = m.time()
                 if now < 1483228800:  # before 2017: never set since the module booted
                     now = None
             C.check(c, now, fw, "ca", len(blob))
-        self._drop()
-        ski = None
-        for ev in self._send("ca", blob):
-            if ev.text.endswith("SubjectKeyId"):  # "SubjectKeyId:<hex>", or "No SubjectKeyId" (tail '')
-                ski = ev.tail()
-        auth = C.hex_id(c.auth)
-        # FW 1.0 says "No SubjectKeyId" even for CAs that have one: always send auth ourselves (spec 6.14).
-        self._send("auth", auth.encode())
-        self.ca = c.subject_cn or "?"
-        self.ca_valid = (C.to_epoch(c.not_before), C.to_epoch(c.not_after))
-        self.auth = auth
-        self.module_ski = ski
-        self.sent_len = len(blob)
-        return c
+        return c, blob, C.hex_id(c.auth).encode(), (C.to_epoch(c.not_before), C.to_epoch(c.not_after))
 
     def load_cert(self, data=None, path=None):
         """Own certificate (chain) for mutual TLS, sent as given."""
-        self._send("cert", _read(data, path))
+        self._send("cert", _read(data, path, "load_cert"))
         self.cert = True
 
     def load_key(self, data=None, path=None):
         """Own private key (PEM) for mutual TLS. Its bytes never appear in traces or errors."""
-        blob = _read(data, path)
+        blob = _read(data, path, "load_key")
         if b"PRIVATE KEY-----" not in blob:
             raise ValueError("not a PEM private key ('-----BEGIN ... PRIVATE KEY-----')")
         self._send("key", blob)
@@ -126,9 +149,11 @@ class TLSStore:
         elif now is not None:
             a, b = self.ca_valid
             if not a <= now <= b:
+                c = self._m._clock  # a clock set by hand (AT+S.TIME) is named as such: see Module.cmd
                 out += ("expired" if now > b else "not_yet_valid",
-                        "CA '%s' valid %s..%s, module clock %s: fix the clock or the CA" % (
-                            self.ca, ymd(a), ymd(b), ymd(now)))
+                        "CA '%s' valid %s..%s, module clock %s%s: fix the clock or the CA" % (
+                            self.ca, ymd(a), ymd(b), ymd(now), " (set by hand with AT+S.TIME)" if c and
+                            len(c) > 2 and c[2] else ""))
         return out
 
     def preflight(self, sock):

@@ -8,7 +8,10 @@
 #   c.bring_up(); c.join(); c.set_clock(); c.preflight(); c.load_ca(); c.open(); c.send(); c.receive(); c.close()
 #
 # client_config.json: {"ssid": .., "key": .., "host": .., "port": 443, "server_name": "name"|null,
-#   "ca": "ca.pem", "request": "GET / HTTP/1.0\r\n\r\n", "security": "tls"|"plain", "timeout": 20}
+#   "ca": "ca.pem", "request": "GET / HTTP/1.0\r\n\r\n", "security": "tls"|"plain", "timeout": 20,
+#   "ntp_server": "pool.ntp.org" (host or host:port; null: never ask the network), "ntp_timeout": 10}
+# A board without a battery (NUCLEO-F401RE: its RTC reads 2015 after power-up) gets UTC from ntp_server at
+# "set the module clock", so a main.py from install_boot() works from a cold start.
 # The Wi-Fi key is only ever given to the module: never printed, never part of a message.
 import errno
 import gc
@@ -17,8 +20,9 @@ import sys
 
 CONFIG = "client_config.json"
 _DEFAULTS = {"port": 443, "server_name": None, "ca": "ca.pem", "request": "GET / HTTP/1.0\r\n\r\n",
-             "security": "tls", "timeout": 20, "key": None}
+             "security": "tls", "timeout": 20, "key": None, "ntp_server": "pool.ntp.org", "ntp_timeout": 10}
 _REQUIRED = ("ssid", "host")
+_CLOCK_MIN = 1483228800  # 2017-01-01: a board clock before this is not set
 _STEPS = ("bring-up", "join", "set the module clock", "pre-flight check of the CA", "clear and load the CA",
           "open the socket", "send the request", "receive the reply", "close")
 
@@ -89,7 +93,9 @@ def explain(exc):
 
 
 class Client:
-    def __init__(self, config=None, module=None, out=print):
+    # board_clock: a function returning the board's UNIX time (default: its RTC); lets a test stand in for an
+    # unset clock on a port whose clock cannot be unset (the unix port's is the host's).
+    def __init__(self, config=None, module=None, out=print, board_clock=None):
         if config is None:
             config = load_config()
         elif isinstance(config, dict):
@@ -100,6 +106,7 @@ class Client:
         self.reply = b""
         self.out = out
         self._ca = None
+        self.board_clock = board_clock
 
     def _step(self, n, fn):
         self.out("[%d/%d] %s" % (n, len(_STEPS), _STEPS[n - 1]))
@@ -130,9 +137,45 @@ class Client:
 
     def set_clock(self, epoch=None):
         def go():
-            self.m.settime(epoch)
+            e = epoch
+            if e is None:
+                if self.board_clock is None:
+                    from spwf04.module import board_epoch
+
+                    self.board_clock = board_epoch
+                e = self.board_clock()
+                if e < _CLOCK_MIN:  # no battery: the RTC restarted at power-up
+                    return self._net_time(e)
+            self.m.settime(e)
             self.out("      module clock %s" % _fmt(self.m.time()))
         return self._step(3, go)
+
+    def _net_time(self, was):
+        # The board clock is not set: UTC from the network (spwf04.ntp, loaded for this and dropped after).
+        server = self.config.ntp_server
+        if not server:
+            raise StepFailed(_STEPS[2], "the board clock is not set (reads %s) and %s has no ntp_server: add one "
+                                        "(e.g. \"pool.ntp.org\") or set the clock: machine.RTC().datetime(...)"
+                                        % (_fmt(was), CONFIG))
+        self.out("      board clock not set (reads %s): asking NTP server %s" % (_fmt(was), server))
+        from spwf04 import ntp
+
+        try:
+            e, via, rtc = ntp.sync(self.m, server, self.config.ntp_timeout * 1000)
+        except OSError as x:
+            if x.args[0] != errno.ETIMEDOUT:
+                raise
+            # (the driver's own advice is for the REPL; here the fix is in the configuration or the RTC)
+            raise StepFailed(_STEPS[2], "%s: check ntp_server in %s or set the board clock "
+                                        "(machine.RTC().datetime(...))" % (x.args[1].split(": check")[0], CONFIG))
+        finally:  # (the package keeps a reference too)
+            import spwf04
+
+            sys.modules.pop("spwf04.ntp", None)
+            if hasattr(spwf04, "ntp"):
+                del spwf04.ntp
+        self.out("      module clock %s (from %s); board clock %s" % (
+            _fmt(self.m.time()), via, "set" if rtc else "not settable on this port, left as is"))
 
     def _ca_bytes(self):
         if self._ca is None:
@@ -245,10 +288,11 @@ def _fmt(epoch):
     return cert.fmt_time(cert.from_epoch(epoch))
 
 
-def main(config=None):
-    """Run Client_Socket; prints each step and, on failure, one message. Returns True on success."""
+def main(config=None, board_clock=None):
+    """Run Client_Socket; prints each step and, on failure, one message. Returns True on success.
+    board_clock: see Client."""
     try:
-        Client(config).run()
+        Client(config, board_clock=board_clock).run()
     except StepFailed as e:
         print("FAILED: %s" % e)
         return False

@@ -62,6 +62,8 @@ class Socket(_Base):
     """A TCP or TLS stream socket on the module. Create with module.socket(tls=False, server_hostname=None,
     insecure=False); server_hostname turns TLS on and is passed to the module (SNI / name check)."""
 
+    _kind = "t"  # SOCKON kind of a plain socket; spwf04.ntp sets "u" (UDP: each write() one datagram)
+
     def __init__(self, module, tls=False, server_hostname=None, insecure=False):
         self._m = module
         self.id = None
@@ -291,7 +293,7 @@ class Socket(_Base):
             raise OSError(errno.EALREADY, "socket already connected or closed")
         _plain("host", host)
         m = self._m
-        kind = "t"
+        kind = self._kind
         if self.tls:
             if self.server_hostname is not None:
                 _plain("server_hostname", self.server_hostname)

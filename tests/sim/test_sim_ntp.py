@@ -117,3 +117,20 @@ def test_masked_wind84_is_not_printed(make_module) -> None:
         assert srv.answered == 1
         assert b"+WIND:84" not in m.link.quiet(0.5)
         assert abs(_module_clock(m.link) - srv.now()) <= 2  # the clock is set all the same
+
+
+def test_udp_socket_ignores_icmp_port_unreachable(make_module) -> None:
+    # a datagram to a port nobody listens on: the host gets ICMP port unreachable; the module's UDP socket
+    # stays open and silent (no +WIND:58), so a driver waiting for an answer waits its whole bound
+    srv = SntpServer()
+    port = srv.port
+    srv.stop()
+    m = _joined(make_module, fw="1.0")
+    link = m.link
+    assert link.cmd(b"AT+S.SOCKON=127.0.0.1,%d,NULL,u" % port) == b"AT-S.On:127.0.0.1:0\r\nAT-S.OK\r\n"
+    assert link.cmd(b"AT+S.SOCKW=0,4", b"ping") == b"AT-S.OK\r\n"
+    assert b"+WIND:58" not in link.quiet(1.5)
+    assert link.cmd(b"AT+S.SOCKW=0,4", b"ping") == b"AT-S.OK\r\n"  # the next datagram goes out as well
+    assert b"+WIND:58" not in link.quiet(1.5)
+    assert link.cmd(b"AT+S.SOCKQ=0") == b"AT-S.Query:0\r\nAT-S.OK\r\n"
+    assert link.cmd(b"AT+S.SOCKC=0") == b"AT-S.OK\r\n"

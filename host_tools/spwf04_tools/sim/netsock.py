@@ -111,7 +111,7 @@ class NetSocket:
                     self.tls.send(data)
                 elif self.kind == "u":
                     for i in range(0, len(data), 1472):
-                        self.sock.send(data[i:i + 1472])
+                        self._send_datagram(data[i:i + 1472])
                 else:
                     self.sock.sendall(data)
         finally:
@@ -123,6 +123,12 @@ class NetSocket:
             self._fault_close()
             return False
         return True
+
+    def _send_datagram(self, data: bytes) -> None:
+        try:
+            self.sock.send(data)
+        except ConnectionRefusedError:  # an earlier datagram's ICMP port unreachable, reported here: ignored
+            self.sock.send(data)
 
     def close(self, graceful: bool = True) -> None:
         """SOCKC (graceful: TLS close_notify, FIN) or module reset (RST)."""
@@ -175,6 +181,10 @@ class NetSocket:
             except (TimeoutError, socket.timeout):
                 continue
             except OSError as exc:
+                if self.kind == "u" and isinstance(exc, ConnectionRefusedError) and not self._closing:
+                    # ICMP port unreachable for a datagram: a UDP socket has no connection to lose, and no
+                    # +WIND:58 for it is known (inference: the module ignores it; the sender hears nothing)
+                    continue
                 if self._closing:
                     return
                 log.info("socket error from peer: %s", exc)

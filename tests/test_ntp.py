@@ -1,0 +1,229 @@
+"""UTC from the network (spwf04.ntp) on the virtual board over its REPL, against a real SNTP server on loopback:
+the module's NTP client on FW 1.1 (AT+S.NTP, +WIND:84, AT+S.TIME read back), SNTP over a module UDP socket on
+FW 1.0, no answer -> OSError(ETIMEDOUT) naming the fix within the bound, and Client_Socket with an unset board
+clock (emulated on the unix port by its board_clock hook: the unix port's clock is the host's and cannot be
+unset; a real cold start needs a board without RTC)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from spwf04_tools import device_path
+from spwf04_tools.pki import build_pki
+from spwf04_tools.sim.config import DEFAULT_AP
+from spwf04_tools.sntp_server import SntpServer, build_reply, build_request
+from spwf04_tools.tls_server import FW10_CIPHERS, OpenSSLServer
+
+SERVED = 1_800_000_000  # 2027-01-15 08:00:00 UTC: far from the host clock, so it can only come from the server
+COLD = 1_420_070_400  # 2015-01-01 00:00:00 UTC: an F401RE's RTC after power-up
+VIA_MODULE = "the module's NTP client"
+VIA_UDP = "SNTP over a module UDP socket"
+
+SETUP = f"""
+import wifi_board, time
+m = wifi_board.module()
+m.init()
+m.wlan.connect({DEFAULT_AP.ssid!r}, {DEFAULT_AP.passphrase!r})
+from spwf04 import ntp
+"""
+
+
+def _sync(board, server: str, timeout_ms: int = 10000) -> dict:
+    out = board.exec(SETUP + f"""
+t = time.ticks_ms()
+try:
+    e, via, rtc = ntp.sync(m, {server!r}, {timeout_ms})
+    print('R', e, '|', via, '|', rtc, '|', m.time(), '|', m.clock())
+except OSError as x:
+    print('E', x.args[0], '|', x.args[1], '|', time.ticks_diff(time.ticks_ms(), t))
+print('AT', m.at('AT')[-1])
+""", timeout=60 + timeout_ms / 1000)
+    line = next(ln for ln in out.splitlines() if ln.startswith(("R ", "E ")))
+    f = [x.strip() for x in line[2:].split("|")]
+    assert "AT AT-S.OK" in out  # the module still answers afterwards
+    if line.startswith("R "):
+        return {"epoch": int(f[0]), "via": f[1], "rtc": f[2], "time": int(f[3]), "clock": int(f[4])}
+    return {"errno": int(f[0]), "message": f[1], "ms": int(f[2])}
+
+
+def _lines(sim, prefix: str) -> list[str]:
+    return [c.line for c in sim.commands if c.line.upper().startswith(prefix.upper())]
+
+
+@pytest.mark.virtual_only
+def test_fw11_uses_the_module_ntp_client(board, driver, sim) -> None:
+    with SntpServer(epoch=SERVED) as srv:
+        sim.reconfigure(ntp_port=srv.port)  # the module's client asks port 123; the simulator maps it here
+        r = _sync(board, "127.0.0.1")
+        now = srv.now()
+    assert r["via"] == VIA_MODULE
+    assert abs(r["epoch"] - now) <= 3 and abs(r["time"] - now) <= 3 and abs(r["clock"] - now) <= 3
+    assert r["rtc"] == "False"  # the unix port has no settable RTC: said, not faked
+    assert abs(sim.module_time - now) <= 3
+    assert srv.requests == 1
+    assert _lines(sim, "AT+S.SCFG=ip_ntp_server1") == ["AT+S.SCFG=ip_ntp_server1,127.0.0.1"]
+    assert _lines(sim, "AT+S.NTP") == ["AT+S.NTP"]
+    assert not _lines(sim, "AT+S.SOCKON")
+    assert _lines(sim, "AT+S.TIME=") == [f"AT+S.TIME={r['epoch']}"]
+
+
+@pytest.mark.virtual_only
+def test_fw10_uses_sntp_over_a_udp_socket(board, driver, sim) -> None:
+    sim.reconfigure(fw="1.0")
+    with SntpServer(epoch=SERVED) as srv:
+        r = _sync(board, f"127.0.0.1:{srv.port}")
+        now = srv.now()
+    assert r["via"] == VIA_UDP
+    assert abs(r["epoch"] - now) <= 3 and abs(sim.module_time - now) <= 3
+    assert srv.answered >= 1
+    assert not _lines(sim, "AT+S.NTP")
+    assert _lines(sim, "AT+S.SOCKON") == [f"AT+S.SOCKON=127.0.0.1,{srv.port},NULL,u"]
+    assert _lines(sim, "AT+S.SOCKC")  # closed again
+    assert not sim.sockets
+
+
+@pytest.mark.virtual_only
+def test_fw11_with_another_port_asks_over_udp(board, driver, sim) -> None:
+    # the module's NTP client has no port setting: a server on another port can only be asked over UDP
+    with SntpServer(epoch=SERVED) as srv:
+        r = _sync(board, f"127.0.0.1:{srv.port}")
+        now = srv.now()
+    assert r["via"] == VIA_UDP and abs(r["epoch"] - now) <= 3
+    assert not _lines(sim, "AT+S.NTP")
+    assert not sim.sockets
+
+
+@pytest.mark.virtual_only
+@pytest.mark.parametrize("fw", ["1.1", "1.0"])
+def test_no_answer_is_a_clear_timeout_within_the_bound(board, driver, sim, fw: str) -> None:
+    sim.reconfigure(fw=fw)
+    with SntpServer(silent=True) as srv:
+        sim.reconfigure(ntp_port=srv.port)
+        server = "127.0.0.1" if fw == "1.1" else f"127.0.0.1:{srv.port}"
+        r = _sync(board, server, timeout_ms=4000)
+    assert r["errno"] == 110  # ETIMEDOUT
+    port = 123 if fw == "1.1" else srv.port
+    via = VIA_MODULE if fw == "1.1" else VIA_UDP
+    assert r["message"].startswith(f"no NTP answer from 127.0.0.1:{port} within 4 s ({via})"), r
+    assert "m.settime(<UNIX epoch>)" in r["message"]
+    # bounded: the wait itself, plus at most the commands around it (each within the module's 5 s timeout)
+    assert 4000 <= r["ms"] < 4000 + 10000, r
+    assert srv.requests >= 1
+    assert not sim.sockets
+    assert sim.clock is None  # nothing set the module clock
+
+
+@pytest.mark.virtual_only
+def test_nobody_listening_on_udp_fails_the_same_way(board, driver, sim) -> None:
+    sim.reconfigure(fw="1.0")
+    srv = SntpServer()
+    port = srv.port
+    srv.stop()  # the port is free now: the datagram goes nowhere
+    r = _sync(board, f"127.0.0.1:{port}", timeout_ms=3000)
+    assert r["errno"] == 110
+    assert r["message"].startswith(f"no NTP answer from 127.0.0.1:{port} within 3 s ({VIA_UDP})")
+    assert 3000 <= r["ms"] < 3000 + 10000  # the module closes nothing for an ICMP error: the whole wait
+    assert not sim.sockets
+
+
+def test_answer_checks_on_cpython() -> None:
+    """The reply checks of spwf04.ntp, run on CPython against replies built by the test server's codec."""
+    device_path()
+    from spwf04 import ntp
+
+    req = ntp._request()
+    good = build_reply(bytes(req), SERVED + 0.25, SERVED)
+    assert ntp._answer(good, req) == SERVED
+    assert ntp._answer(build_reply(bytes(req), SERVED + 0.75, SERVED), req) == SERVED + 1  # rounded
+    other = build_request(time.time())
+    assert ntp._answer(build_reply(other, SERVED, SERVED), req) is None  # not an answer to this request
+    bad = bytearray(good)
+    bad[0] = (bad[0] & ~7) | 3  # a client packet
+    assert ntp._answer(bad, req) is None
+    bad = bytearray(good)
+    bad[1] = 0  # stratum 0: kiss-o'-death
+    assert ntp._answer(bad, req) is None
+    bad = bytearray(good)
+    bad[0] |= 0xC0  # leap indicator 3: server not synchronised
+    assert ntp._answer(bad, req) is None
+    assert ntp._split("pool.ntp.org") == ("pool.ntp.org", 123)
+    assert ntp._split("127.0.0.1:12300") == ("127.0.0.1", 12300)
+
+
+# --- Client_Socket with an unset board clock -------------------------------------------------------------------
+
+
+def _configure(board, server: OpenSSLServer, ca: Path, **overrides) -> None:
+    cfg = {"ssid": DEFAULT_AP.ssid, "key": DEFAULT_AP.passphrase, "host": server.host, "port": server.port,
+           "server_name": "localhost", "request": "GET / HTTP/1.0\r\n\r\n", "timeout": 15}
+    cfg.update(overrides)
+    board.put_bytes(json.dumps(cfg).encode(), "client_config.json")
+    board.put_bytes(ca.read_bytes(), "ca.pem")
+
+
+COLD_MAIN = f"import client_socket\nprint('RESULT', client_socket.main(board_clock=lambda: {COLD}))"
+
+
+@pytest.mark.virtual_only
+@pytest.mark.parametrize("fw", ["1.1", "1.0"])
+def test_app_with_unset_board_clock_gets_utc_from_ntp(board, driver, sim, tmp_path: Path, fw: str) -> None:
+    sim.reconfigure(fw=fw)
+    pki = build_pki(tmp_path)
+    served = time.time() + 30 * 86400  # inside the certificates' validity, a month from the host clock
+    ciphers = FW10_CIPHERS if fw == "1.0" else None
+    with SntpServer(epoch=served) as ntp, \
+            OpenSSLServer(pki.server.pem, pki.server.key_pem, www=True, ciphers=ciphers) as srv:
+        sim.reconfigure(ntp_port=ntp.port)
+        _configure(board, srv, pki.ca_pem, ntp_server="127.0.0.1" if fw == "1.1" else f"127.0.0.1:{ntp.port}")
+        out = board.exec(COLD_MAIN, timeout=120)
+        now = ntp.now()
+    assert "RESULT True" in out, out
+    assert "[3/9] set the module clock" in out
+    assert "board clock not set (reads 2015-01-01 00:00:00" in out
+    assert f"from {VIA_MODULE if fw == '1.1' else VIA_UDP}" in out
+    assert "board clock not settable on this port, left as is" in out
+    assert "<HTML>" in out  # the TLS page: the certificates were checked at the network's time
+    assert abs(sim.module_time - now) <= 5
+    month = time.strftime("%Y-%m-%d", time.gmtime(served))
+    assert re.search(r"module clock %s \d\d:\d\d:\d\d" % month, out), out
+
+
+@pytest.mark.virtual_only
+def test_app_no_ntp_answer_names_the_fix(board, driver, sim, tmp_path: Path) -> None:
+    pki = build_pki(tmp_path)
+    with SntpServer(silent=True) as ntp, OpenSSLServer(pki.server.pem, pki.server.key_pem, www=True) as srv:
+        _configure(board, srv, pki.ca_pem, ntp_server=f"127.0.0.1:{ntp.port}", ntp_timeout=3)
+        out = board.exec(COLD_MAIN, timeout=120)
+    assert "RESULT False" in out
+    assert (f"FAILED: set the module clock failed: no NTP answer from 127.0.0.1:{ntp.port} within 3 s "
+            f"({VIA_UDP})") in out, out
+    assert ": check ntp_server in client_config.json or set the board clock (machine.RTC().datetime(...))" in out
+    assert not _lines(sim, "AT+S.TLSCERT") and not _lines(sim, "AT+S.TIME=")
+
+
+@pytest.mark.virtual_only
+def test_app_unset_clock_without_ntp_server(board, driver, sim, tmp_path: Path) -> None:
+    pki = build_pki(tmp_path)
+    with OpenSSLServer(pki.server.pem, pki.server.key_pem, www=True) as srv:
+        _configure(board, srv, pki.ca_pem, ntp_server=None)
+        out = board.exec(COLD_MAIN, timeout=120)
+    assert "RESULT False" in out
+    assert "FAILED: set the module clock failed: the board clock is not set (reads 2015-01-01" in out
+    assert "has no ntp_server: add one" in out
+    assert not _lines(sim, "AT+S.NTP") and not _lines(sim, "AT+S.SOCKON")
+
+
+@pytest.mark.virtual_only
+def test_app_with_a_set_clock_asks_no_server(board, driver, sim, tmp_path: Path) -> None:
+    pki = build_pki(tmp_path)
+    with SntpServer(epoch=SERVED) as ntp, OpenSSLServer(pki.server.pem, pki.server.key_pem, www=True) as srv:
+        _configure(board, srv, pki.ca_pem, ntp_server=f"127.0.0.1:{ntp.port}")
+        out = board.exec("import client_socket\nprint('RESULT', client_socket.main())", timeout=120)
+    assert "RESULT True" in out, out
+    assert ntp.requests == 0 and "NTP" not in out
+    assert abs(sim.module_time - time.time()) <= 5  # the board clock (the host's, on the unix port)

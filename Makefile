@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.setup-done
 PORT   ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup test demo bench fuzz soak firmware repl clean
+.PHONY: setup test demo bench fuzz soak firmware flash repl clean
 
 setup: $(STAMP)
 
@@ -36,8 +36,18 @@ fuzz: setup
 soak: setup
 	$(VENV)/bin/pytest -m soak --soak $(PYTEST_ARGS)
 
-firmware: setup
-	$(VENV)/bin/spwf04 firmware $(if $(MICROPY_DIR),--micropython-dir $(MICROPY_DIR))
+# The firmware needs only the tool itself (the venv with the base dependencies), arm-none-eabi-gcc and the
+# MicroPython tree: no apt, no test extras, no network (FETCH_SUBMODULES=1 fetches missing submodules only).
+$(VENV)/bin/spwf04:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e .
+
+firmware: $(VENV)/bin/spwf04
+	$(VENV)/bin/spwf04 firmware $(if $(MICROPY_DIR),--micropython-dir $(MICROPY_DIR)) -j $(or $(JOBS),2) \
+		$(if $(FETCH_SUBMODULES),--fetch-submodules)
+
+flash: $(VENV)/bin/spwf04
+	$(VENV)/bin/spwf04 flash $(FLASH_ARGS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

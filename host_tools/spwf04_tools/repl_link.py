@@ -140,6 +140,17 @@ class DeviceLink:
         self._read_until(b"raw REPL; CTRL-B to exit\r\n", time.monotonic() + 10,
                          "the board does not answer after Ctrl-C")
 
+    def mpremote_transport(self) -> SerialTransport:
+        """mpremote's transport on this link, in step for mpremote's own commands (e.g. `romfs deploy`).
+
+        This link may already have read the raw REPL prompt mpremote waits for; it is consumed here and a
+        Ctrl-A makes the board print its raw REPL banner and a fresh prompt. mpremote leaves the prompt
+        after its last command unread, which is where this link's next exec expects it.
+        """
+        self._read_until(b">", time.monotonic() + 10, "no raw REPL prompt")
+        self.serial.write(b"\x01")
+        return self.transport
+
     def soft_reset(self) -> None:
         """Soft reset (Ctrl-D in the raw REPL): fresh heap, no modules imported, back at the raw REPL."""
         self._pending = b""

@@ -73,6 +73,20 @@ def test_fw11_uses_the_module_ntp_client(board, driver, sim) -> None:
 
 
 @pytest.mark.virtual_only
+def test_fw11_server_name_is_resolved_by_the_module(board, driver, sim) -> None:
+    # ip_ntp_server1 takes an address (simulator: an ip variable): the module's DNS resolves the name through a
+    # UDP SOCKON, whose AT-S.On line gives the address; that socket is closed again
+    with SntpServer(epoch=SERVED) as srv:
+        sim.reconfigure(ntp_port=srv.port, hosts={"ntp.test": "127.0.0.1"})
+        r = _sync(board, "ntp.test")
+        now = srv.now()
+    assert r["via"] == VIA_MODULE and abs(r["epoch"] - now) <= 3
+    assert _lines(sim, "AT+S.SOCKON") == ["AT+S.SOCKON=ntp.test,123,NULL,u"]
+    assert _lines(sim, "AT+S.SCFG=ip_ntp_server1") == ["AT+S.SCFG=ip_ntp_server1,127.0.0.1"]
+    assert not sim.sockets
+
+
+@pytest.mark.virtual_only
 def test_fw10_uses_sntp_over_a_udp_socket(board, driver, sim) -> None:
     sim.reconfigure(fw="1.0")
     with SntpServer(epoch=SERVED) as srv:
@@ -153,6 +167,35 @@ def test_answer_checks_on_cpython() -> None:
     assert ntp._answer(bad, req) is None
     assert ntp._split("pool.ntp.org") == ("pool.ntp.org", 123)
     assert ntp._split("127.0.0.1:12300") == ("127.0.0.1", 12300)
+
+
+def test_set_rtc_on_cpython_with_a_stand_in_rtc(monkeypatch) -> None:
+    """set_rtc's tuple (stm32 order and weekday numbering) and its honesty: True only when the board clock
+    then reads the time. The stand-in RTC records the tuple; CPython's clock (the board clock here) is not
+    changed by it, so only a time equal to the host's 'takes'."""
+    import datetime as dt
+    import sys
+    import types
+
+    device_path()
+    from spwf04 import ntp
+
+    seen: list[tuple] = []
+
+    class RTC:
+        def datetime(self, t: tuple) -> None:
+            seen.append(t)
+
+    monkeypatch.setitem(sys.modules, "machine", types.SimpleNamespace(RTC=RTC))
+    assert ntp.set_rtc(SERVED) is False  # recorded, but the board clock does not read it
+    d = dt.datetime.fromtimestamp(SERVED, dt.timezone.utc)
+    assert seen[-1] == (d.year, d.month, d.day, d.isoweekday(), d.hour, d.minute, d.second, 0)
+    now = int(time.time())
+    assert ntp.set_rtc(now) is True
+    d = dt.datetime.fromtimestamp(now, dt.timezone.utc)
+    assert seen[-1][:4] == (d.year, d.month, d.day, d.isoweekday())
+    monkeypatch.setitem(sys.modules, "machine", types.SimpleNamespace())  # a port without RTC
+    assert ntp.set_rtc(now) is False
 
 
 # --- Client_Socket with an unset board clock -------------------------------------------------------------------

@@ -87,6 +87,7 @@ class Socket(_Base):
         self._hr = self._hook_read
         self._hq = self._hook_query
         self._rk = 0  # the size _rcmd (AT+S.SOCKR=<id>,<size>) asks for
+        self._short = None  # a Reading line announced this many bytes, fewer than asked (see _hook_read)
         self._qcmd = None  # AT+S.SOCKQ=<id>, made at the first query
 
     # ------------------------------------------------------------------------------ WIND routing
@@ -184,6 +185,14 @@ class Socket(_Base):
             self._st = 3  # text between the payload and AT-S.OK: the byte count went wrong
         elif k == P.INFO and ev.text == "Reading":
             self._st = 1
+            a = ev.params[0] if ev.params else ""
+            if a.isdigit() and int(a) < self._rk:
+                # A short read (fewer bytes than asked, and never more was asked than pending): the module
+                # capped it or lost data. Its bytes are read as announced (the answer stays in step), then
+                # the socket fails: a stream with a possible gap is never handed on.
+                self._short = int(a)
+                p = self._m._parser
+                p.expect_payload(p._arm_buf[: self._short], self._short)  # (the buffer is the payload's size)
 
     def _read(self, mv, off, k):
         # One SOCKR of k bytes straight into mv[off:off+k]. Returns k or raises.
@@ -193,14 +202,21 @@ class Socket(_Base):
         self._avail -= k
         self._fresh = False
         self._st = 0
+        self._short = None
         p.expect_payload(dst, k)
         try:
-            if k != self._rk:  # (bulk reads repeat one size: the command line is made once)
+            if k != self._rk:  # (bulk reads repeat one size: the command line and answer head are made once)
                 self._rk = k
                 self._rcmd = b"AT+S.SOCKR=%d,%d\r" % (self.id, k)
-            r = m._quick(self._rcmd, b"AT-S.Reading:", self._hr, m.timeout + k // 5)
-        except (ModuleError, ModuleReset):
+                self._rhead = b"AT-S.Reading:%d:" % k  # (another count - a short read - takes the general way)
+            r = m._quick(self._rcmd, self._rhead, self._hr, m.timeout + k // 5)
+        except (ModuleError, ModuleReset) as e:
             p.disarm()
+            if k > _SEG and getattr(e, "code", 0) == 32:
+                # SOCKR above 730 refused (nothing was read): the module caps reads; 730 from now on
+                m.read_max = _SEG
+                self._avail += k
+                return self._read(mv, off, _SEG)
             self._exact = False
             self._dirty = True
             raise
@@ -222,6 +238,14 @@ class Socket(_Base):
         if not isinstance(r, list):
             return k  # the usual answer, read straight into dst (and the parser disarmed)
         p.disarm()
+        if self._short is not None:
+            a = self._short
+            self._short = None
+            if k > _SEG and a == _SEG:
+                m.read_max = _SEG  # the module caps SOCKR at 730: no larger read from now on
+            self._fail(errno.EIO, "short SOCKR: %d of %d pending bytes came; data of this socket may be lost%s" % (
+                a, k, " (SOCKR capped at 730: read_max now 730)" if m.read_max == _SEG and k > _SEG else ""))
+            self._ok()
         if self._st == 2:
             return k
         # Text after the payload, or AT-S.OK without any (a damaged Reading line: the data went by as
@@ -376,7 +400,8 @@ class Socket(_Base):
         k = len(buf)
         if (0 < k <= self._avail and (nbytes is None or nbytes >= k) and self._err is None and not self._pend
                 and k <= self._m.read_max and (self._m.w55off or not self._small or k < _SMALL)):
-            return self._read(memoryview(buf), 0, k)
+            r = self._read(memoryview(buf), 0, k)
+            return r if r == k else r + self._readinto(memoryview(buf)[r:], None)  # (a SOCKR capped at 730)
         return self._readinto(buf, nbytes)
 
     def _readinto(self, buf, nbytes):

@@ -116,12 +116,18 @@ def put_ca(board, path: Path, name: str) -> str:
 def test_bringup_join_and_clock(driver, board, sim_clean, fw):
     sim_clean.reconfigure(fw=fw)
     out = board.exec(JOIN + """
+import time
+t = time.ticks_ms()
+while not [w for w in m.winds if w.startswith('+WIND:24:WiFi Up::')] and time.ticks_diff(time.ticks_ms(), t) < 5000:
+    m.pump()  # the second WIND:24 (IPv6 link-local) follows the IPv4 one
 print(m.fw, m.wlan.isconnected(), m.ip, m.wlan.ipconfig('addr4')[0])
+print(len([w for w in m.winds if w.startswith('+WIND:24:')]))
 m.settime()
 print(m.clock(), m.time())
 """, timeout=60)
-    fwv, up, ip, ip2, clock, back = out.split()
-    assert fwv == fw + ".0" and up == "True" and ip == ip2 == sim_clean.ip
+    fwv, up, ip, ip2, n24, clock, back = out.split()
+    # both WIND:24 lines came; the IPv6 one left the link and its IPv4 address as the first set them
+    assert fwv == fw + ".0" and up == "True" and ip == ip2 == sim_clean.ip and n24 == "2"
     assert abs(int(clock) - time.time()) < 5 and abs(int(back) - int(clock)) <= 2
     assert abs(sim_clean.clock - time.time()) < 5
 
@@ -323,9 +329,11 @@ s.close()
 
 
 # ------------------------------------------------------------------------------------------------ TLS
+@pytest.mark.parametrize("progress", ["httpget", "loading"])
 @pytest.mark.parametrize("fw", ["1.0", "1.1"])
-def test_tls_socket_echo(driver, board, sim_clean, pki, fw):
-    sim_clean.reconfigure(fw=fw)
+def test_tls_socket_echo(driver, board, sim_clean, pki, fw, progress):
+    """Both guesses at a secure SOCKON's progress lines (HTTPGET's `Skip CA` + `Loading`, or `Loading` only)."""
+    sim_clean.reconfigure(fw=fw, behaviour=Behaviour(sockon_tls_progress=progress))
     p = pki["good"]
     put_ca(board, p.ca.pem, "ca.pem")
     with EchoTLSServer(p.fullchain_pem, p.server.key_pem, ciphers=FW10_CIPHERS) as srv:

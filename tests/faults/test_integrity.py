@@ -4,12 +4,13 @@ of both directions: zero corrupted or lost bytes."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 
 import pytest
 
 from faultkit import JOIN
-from spwf04_tools.sim.config import Faults
+from spwf04_tools.sim.config import Behaviour, Faults
 
 pytestmark = [pytest.mark.virtual_only, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -82,3 +83,53 @@ def test_one_mib_echo_under_faults_is_bit_exact(driver, board, fsim, peer, row, 
     assert not fsim.sockets
     record_property("mib_echo_ms", int(ms))
     print(f"{row}: 1 MiB echo bit-exact in {int(ms) / 1000:.1f} s")
+
+
+# ------------------------------------------------------------------ lost data: OSError(EIO), never a silent gap
+TRY_ECHO = """
+def try_echo(port, total, read_max=None):
+    if read_max:
+        m.read_max = read_max
+    try:
+        return 'MIB ' + big_echo(port, total)
+    except OSError as e:
+        return 'EXC %s %s' % (e.args[0], e.args[1] if len(e.args) > 1 else '')
+"""
+
+LOSSY = {
+    # the module's buffer (2 KiB) is smaller than what the peer echoes while the board still writes (4 KiB)
+    "wind63-small-buffer": (Behaviour(rx_overflow="drop", socket_rx_cap=2048), None, "lost"),
+    # the same mode with a buffer larger than the board's window: nothing is dropped, every byte arrives
+    "wind63-buffer-larger-than-window": (Behaviour(rx_overflow="drop", socket_rx_cap=16384), None, "exact"),
+    # a module that cuts SOCKR at 730 bytes (short Reading) while the driver asks for 4096
+    "sockr-cut-short-at-730": (Behaviour(payload_cap=730, payload_cap_style="short"), 4096, "short"),
+    # a module that refuses SOCKR above 730 (error 32): the driver learns the cap, nothing is lost
+    "sockr-refused-above-730": (Behaviour(payload_cap=730, payload_cap_style="error"), 4096, "exact"),
+}
+
+
+@pytest.mark.parametrize("row", list(LOSSY), ids=list(LOSSY))
+def test_one_mib_lost_data_is_eio_never_a_gap(driver, board, fsim, peer, row):
+    behaviour, read_max, want = LOSSY[row]
+    fsim.reconfigure(behaviour=behaviour)
+    fsim.factory_reset()
+    board.exec(JOIN + ECHO_MIB + TRY_ECHO, timeout=60)
+    dropped0 = fsim.engine.rx_dropped
+    out = board.exec(f"print(try_echo({peer.port}, {MIB}, {read_max!r}))\n", timeout=560)
+    line = [l for l in out.splitlines() if l.startswith(("MIB ", "EXC "))][0]
+    dropped = fsim.engine.rx_dropped - dropped0
+    if want == "exact":
+        _, tx, rx, n, _ms = line.split()
+        assert (int(n), tx, rx) == (MIB, want_sha256(MIB), want_sha256(MIB)), line
+        assert dropped == 0
+        if read_max:  # the cap was learnt: no SOCKR above 730 after the refused one
+            sizes = [int(c.line.rsplit(",", 1)[1]) for c in fsim.commands if c.line.startswith("AT+S.SOCKR=")]
+            assert sizes.count(4096) == 1 and max(sizes[sizes.index(4096) + 1:]) <= 730
+        return
+    # Data was lost on the module: the read that would have crossed the gap raised EIO instead.
+    assert line.startswith("EXC %d " % errno.EIO), line
+    if want == "lost":
+        assert dropped > 0 and "dropped received data" in line and "+WIND:63" in line, (dropped, line)
+    else:
+        assert "short SOCKR: 730 of 4096" in line and "read_max now 730" in line, line
+    assert not line.startswith("MIB ")

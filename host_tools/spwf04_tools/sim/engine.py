@@ -129,6 +129,7 @@ class Engine:
         self.network_available = True
         self.boot_count = 0
         self.tls_sessions: list[tuple[str, str | None, str | None]] = []  # (peer, version, suite) per TLS open
+        self.rx_dropped = 0  # received bytes lost to full socket buffers since start (rx_overflow="drop")
         self.tls_failures: list[str] = []  # why TLS opens failed without a certificate error (no common suite)
         self._ram_reset()
 

@@ -244,6 +244,7 @@ def _on_data(eng: Engine, net: NetSocket, data: bytes) -> None:
             data = data[:room]
             net.consumed(dropped)
             entry.dropped += dropped
+            eng.rx_dropped += dropped
             log.info("socket %d: receive buffer full (%d bytes), %d bytes dropped", entry.id,
                      behaviour.socket_rx_cap, dropped)
             if data:

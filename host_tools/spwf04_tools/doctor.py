@@ -31,6 +31,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
 
 from spwf04_tools import device_path
+from spwf04_tools.sim import tlsclient as _tlsclient
 # The CA file checks deploy shares (reading, CA flag, dates, key, size): one implementation, in cacheck.
 from spwf04_tools.cacheck import (MAX_STORED, CAFile, CAInputError, der, driver_blob, is_ca, key_desc,  # noqa: F401
                                   key_problem, read_ca, validity)
@@ -42,13 +43,9 @@ MAX_PEER_CERT = 2560  # ST support: "each certificate received from the peer <= 
 CLOCK_MIN = 1483228800  # 2017-01-01: before FW 1.0 was built; an earlier module clock is unset or wrong
 CLOCK_MAX = 4102444800  # 2100-01-01
 MODULE_TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2")  # SEVENSTAX: TLS 1.0-1.2 with downgrade [confirmed]
-# Static-RSA suites: FW 1.0 does RSA key exchange only [confirmed]; which exact suites is not documented.
-FW10_SUITES = ("AES128-SHA256", "AES256-SHA256", "AES128-SHA", "AES256-SHA", "AES128-GCM-SHA256",
-               "AES256-GCM-SHA384")
-# FW 1.1 adds ECDH/ECDSA [confirmed]; again the exact list is an assumption.
-FW11_EXTRA_SUITES = ("ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-AES128-SHA256",
-                     "ECDHE-RSA-AES128-SHA", "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
-                     "ECDHE-ECDSA-AES128-SHA256", "ECDHE-ECDSA-AES128-SHA")
+# The module's suite offer per profile: the simulator's explicit list (sim/tlsclient.py), one source for both.
+FW10_SUITES = _tlsclient.FW10_SUITES
+FW11_EXTRA_SUITES = _tlsclient.FW11_EXTRA_SUITES
 SEVERITIES = ("error", "warning", "info", "ok")
 
 _SHA1_SIGS = {SignatureAlgorithmOID.RSA_WITH_SHA1, SignatureAlgorithmOID.ECDSA_WITH_SHA1}
@@ -56,7 +53,7 @@ _WEAK_SIGS = {SignatureAlgorithmOID.RSA_WITH_MD5}
 
 
 def module_suites(fw: str) -> tuple[str, ...]:
-    return FW10_SUITES if fw == "1.0" else FW10_SUITES + FW11_EXTRA_SUITES
+    return _tlsclient.module_suites(fw)
 
 
 # ---------------------------------------------------------------------------------------------- data model
@@ -82,6 +79,7 @@ class ServerInfo:
     error_stage: str | None = None  # "connect" or "handshake"
     versions: dict[str, bool] = field(default_factory=dict)  # probed protocol versions -> accepted
     suites: dict[str, bool] = field(default_factory=dict)  # probed module suites (TLS 1.2) -> accepted
+    module_cipher: str | None = None  # what the module's whole offer negotiates ("version suite") or why none
 
 
 @dataclass
@@ -296,6 +294,7 @@ def collect_server(host: str, port: int, fw: str, timeout: float = 5.0, server_n
         info.error = str(exc) if isinstance(exc, _ConnectError) else f"{type(exc).__name__}: {exc}"
         info.error_stage = "connect" if isinstance(exc, _ConnectError) else "handshake"
         return info
+    info.module_cipher = _module_offer(host, port, fw, timeout, sni)
     if probe:
         for v in ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"):
             info.versions[v] = _accepts(host, port, _client_context((v, v)), timeout, sni)
@@ -306,6 +305,17 @@ def collect_server(host: str, port: int, fw: str, timeout: float = 5.0, server_n
                 continue
             info.suites[suite] = _accepts(host, port, ctx, timeout, sni)
     return info
+
+
+def _module_offer(host: str, port: int, fw: str, timeout: float, sni: str | None) -> str:
+    """The suite the server picks from the module's offer (TLS 1.0-1.2, P-256), as 'version suite'."""
+    ctx = _client_context(("TLSv1", "TLSv1.2"), _tlsclient.cipher_string(fw))
+    ctx.set_ecdh_curve(_tlsclient.ECDH_CURVE)
+    try:
+        with _handshake(host, port, ctx, timeout, sni) as tls:
+            return f"{tls.version()} {(tls.cipher() or ('?',))[0]}"
+    except (OSError, ssl.SSLError) as exc:
+        return f"none: the server accepts no suite of FW {fw}'s offer ({getattr(exc, 'reason', None) or exc})"
 
 
 def _accepts(host: str, port: int, ctx: ssl.SSLContext, timeout: float, sni: str | None) -> bool:
@@ -376,6 +386,7 @@ def analyse(ca: CAFile, server: ServerInfo | None, name: str | None, now: int | 
     srv_info = None
     if server is not None:
         srv_info = {"host": server.host, "port": server.port, "version": server.version, "cipher": server.cipher,
+                    "module_cipher": server.module_cipher,
                     "error": server.error, "chain": [cn(c.subject) for c in chain],
                     "versions": server.versions, "suites": server.suites}
     return Report(verdict, f.items, commands, ca_info, srv_info)
@@ -713,6 +724,8 @@ def render_text(r: Report) -> str:
     if r.server:
         s = r.server
         out.append(f"Server: {s['host']}:{s['port']} " + (s["error"] or f"{s['version']} {s['cipher']}"))
+        if s.get("module_cipher"):
+            out.append(f"Module offer negotiates: {s['module_cipher']}")
     out.append("")
     for f in r.findings:
         out.append(f"{f.number:2d}. [{_MARK[f.severity]}] {f.title}")

@@ -58,6 +58,8 @@ def test_good_setup_passes(tmp_path, fw):
     assert {"chain_ok", "aki_ok", "ca_valid", "ca_ski", "cipher_ok", "tls_versions"} <= doctor.codes(r, ["ok"])
     assert "name_ok" in doctor.codes(r2, ["ok"])
     assert "AES128-SHA256" in finding(r, "cipher_ok").detail
+    assert r.server["module_cipher"] == "TLSv1.2 AES128-SHA256"  # the suite the module's offer gets
+    assert "Module offer negotiates: TLSv1.2 AES128-SHA256" in doctor.render_text(r)
 
 
 def test_expired_ca(tmp_path):
@@ -165,9 +167,18 @@ def test_ec_on_fw10_and_fw11(tmp_path):
 
 def test_ecdhe_only_and_tls13_only_servers_on_fw10(tmp_path):
     pki = build_pki(tmp_path)
-    with serve(pki, ciphers="ECDHE-RSA-AES128-GCM-SHA256") as srv:
+    with serve(pki, ciphers="ECDHE-RSA-AES128-SHA256") as srv:
         assert problems(diagnose(pki, srv, fw="1.0")) == {"cipher_unsupported"}
-        assert problems(diagnose(pki, srv, fw="1.1")) == set()
+        r = diagnose(pki, srv, fw="1.1")
+        assert problems(r) == set()
+        assert r.server["module_cipher"] == "TLSv1.2 ECDHE-RSA-AES128-SHA256"
+    # GCM, ChaCha20 and Camellia are in no source of the module's offer: a server with only these fails on both
+    with serve(pki, ciphers="ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305:CAMELLIA256-SHA") as srv:
+        for fw in ("1.0", "1.1"):
+            r = diagnose(pki, srv, fw=fw)
+            assert problems(r) == {"cipher_unsupported"}
+            assert r.server["module_cipher"].startswith(f"none: the server accepts no suite of FW {fw}'s offer")
+            assert "Module offer negotiates: none" in doctor.render_text(r)
     with serve(pki, ciphers=None, tls="-tls1_3") as srv:
         r = diagnose(pki, srv, fw="1.1")
     assert {"tls_version_unsupported", "cipher_unsupported"} == problems(r)

@@ -14,6 +14,7 @@ import fcntl
 import logging
 import os
 import pty
+import re
 import selectors
 import shutil
 import signal
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_HEAP = "60wK"  # ~60 KB heap of the F401RE; 64-bit objects are about twice the size
 CTRL_A, CTRL_B, CTRL_D = b"\x01", b"\x02", b"\x04"
+_LONE_LF = re.compile(rb"(?<!\r)\n")
 
 
 def micropython_executable() -> str:
@@ -76,6 +78,7 @@ class VirtualBoard:
         self._host_master = -1
         self._host_slave = -1
         self._raw_mode = False  # what the host last asked for: raw REPL (Ctrl-A) or friendly (Ctrl-B)
+        self._last_cr = False  # the last byte sent to the host at the friendly REPL was a CR
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -187,7 +190,7 @@ class VirtualBoard:
                         self._track_mode(data)
                         self._write(self._mp_master, data)
                 elif data:
-                    self._write(self._host_master, data)
+                    self._to_host(data)
             if self._proc and self._proc.poll() is not None and not self._stopping.is_set():
                 # Drain what the dying process printed, then boot a new one.
                 self._drain_mp()
@@ -197,6 +200,19 @@ class VirtualBoard:
                     sel.register(self._mp_master, selectors.EVENT_READ, "mp")
         sel.close()
 
+    def _to_host(self, data: bytes) -> None:
+        """What MicroPython printed, to the host's port. A real board ends its lines with CR LF; the unix port
+        prints a bare LF, which a terminal shows as a staircase: at the friendly REPL (a person's terminal)
+        every LF not after a CR gets one. The raw REPL (tools: mpremote, deploy, tests) is passed through
+        untouched, so what a program prints there arrives byte for byte."""
+        if not self._raw_mode:
+            out = _LONE_LF.sub(b"\r\n", data)
+            if self._last_cr and data[:1] == b"\n":
+                out = out[1:]  # the CR came at the end of the previous chunk
+            self._last_cr = data[-1:] == b"\r"
+            data = out
+        self._write(self._host_master, data)
+
     def _drain_mp(self) -> None:
         while True:
             try:
@@ -205,7 +221,7 @@ class VirtualBoard:
                 return
             if not data:
                 return
-            self._write(self._host_master, data)
+            self._to_host(data)
 
     def _track_mode(self, data: bytes) -> None:
         a, b = data.rfind(CTRL_A), data.rfind(CTRL_B)

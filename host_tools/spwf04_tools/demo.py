@@ -18,10 +18,16 @@ import os
 import sys
 import tempfile
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
+from .board import DEFAULT_HEAP, VirtualBoard
 from .deploy import DeployError, deploy
+from .pki import PKI, PKIOptions, build_pki
 from .repl_link import DeviceError, DeviceLink
+from .sim import SimConfig, Simulator
+from .sim.config import DEFAULT_AP
+from .tls_server import FW10_CIPHERS, OpenSSLServer
 
 REQUEST = "GET / HTTP/1.0\r\n\r\n"
 
@@ -39,38 +45,55 @@ def run_app(port: str, timeout: float) -> bool:
     return "RESULT True" in out
 
 
-def demo_virtual(fw: str, timeout: float, keep: Path | None) -> bool:
-    from .board import VirtualBoard
-    from .pki import build_pki
-    from .sim import SimConfig, Simulator
-    from .sim.config import DEFAULT_AP
-    from .tls_server import FW10_CIPHERS, OpenSSLServer
+@dataclass
+class VirtualRig:
+    """What `make demo` and `make repl` run on this machine: the demo PKI, a TLS peer, the simulator and the
+    virtual board wired to it, and the client configuration for them (the Wi-Fi key in a private file)."""
 
+    work: Path
+    pki: PKI
+    server: OpenSSLServer
+    sim: Simulator
+    board: VirtualBoard
+    config: Path
+
+
+def start_virtual_rig(stack: ExitStack, work: Path, fw: str, timeout: float, *, flash: Path | None = None,
+                      heap: str = DEFAULT_HEAP, peer_port: int | None = None, wrong_ca: bool = False,
+                      say=print) -> VirtualRig:
+    """Start everything (stopped when `stack` closes). peer_port: the s_server's port (None: any free one);
+    wrong_ca: also make a CA with the server CA's name but another key (pki.wrong_ca), for the README's
+    example of a failing TLS open."""
+    say(f"== test PKI (CA with SKI, AKI, CRL distribution point; server certificate) in {work}")
+    pki = build_pki(work / "pki", PKIOptions(wrong_ca=wrong_ca))
+    server = stack.enter_context(OpenSSLServer(pki.server.pem, pki.server.key_pem, chain=pki.chain_pem,
+                                               www=True, tls1_2=True, port=peer_port,
+                                               ciphers=FW10_CIPHERS if fw == "1.0" else None))
+    say(f"== openssl s_server -tls1_2 -www on {server.host}:{server.port}")
+    sim = Simulator(SimConfig(fw=fw))
+    sim.start_tcp("127.0.0.1", 0)
+    stack.callback(sim.stop)
+    host, port = sim.uart_address
+    say(f"== SPWF04SA simulator (FW {fw}) on {host}:{port}, access point '{DEFAULT_AP.ssid}'")
+    board = VirtualBoard(flash or work / "flash", heap=heap, module=f"{host}:{port}")
+    board.start()
+    stack.callback(board.stop)
+    say(f"== virtual NUCLEO-F401RE on {board.device}")
+    cfg = {"ssid": DEFAULT_AP.ssid, "key": DEFAULT_AP.passphrase, "host": server.host, "port": server.port,
+           "server_name": "localhost", "request": REQUEST, "security": "tls", "timeout": timeout}
+    cfg_path = work / "client_config.json"
+    _write_private(cfg_path, json.dumps(cfg).encode())
+    return VirtualRig(work, pki, server, sim, board, cfg_path)
+
+
+def demo_virtual(fw: str, timeout: float, keep: Path | None) -> bool:
     with ExitStack() as stack:
         work = keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="spwf04-demo-")))
-        print(f"== test PKI (CA with SKI, AKI, CRL distribution point; server certificate) in {work}")
-        pki = build_pki(work / "pki")
-        server = stack.enter_context(OpenSSLServer(pki.server.pem, pki.server.key_pem, chain=pki.chain_pem,
-                                                   www=True, tls1_2=True,
-                                                   ciphers=FW10_CIPHERS if fw == "1.0" else None))
-        print(f"== openssl s_server -tls1_2 -www on {server.host}:{server.port}")
-        sim = Simulator(SimConfig(fw=fw))
-        sim.start_tcp("127.0.0.1", 0)
-        stack.callback(sim.stop)
-        host, port = sim.uart_address
-        print(f"== SPWF04SA simulator (FW {fw}) on {host}:{port}, access point '{DEFAULT_AP.ssid}'")
-        board = VirtualBoard(work / "flash", module=f"{host}:{port}")
-        board.start()
-        stack.callback(board.stop)
-        print(f"== virtual NUCLEO-F401RE on {board.device}")
-        cfg = {"ssid": DEFAULT_AP.ssid, "key": DEFAULT_AP.passphrase, "host": server.host, "port": server.port,
-               "server_name": "localhost", "request": REQUEST, "security": "tls", "timeout": timeout}
-        cfg_path = work / "client_config.json"
-        _write_private(cfg_path, json.dumps(cfg).encode())
+        rig = start_virtual_rig(stack, work, fw, timeout)
         print("== deploy")
-        deploy(board.device, cfg_path, pki.ca_pem)
+        deploy(rig.board.device, rig.config, rig.pki.ca_pem)
         print("== run client_socket on the board")
-        return run_app(board.device, timeout * 6)
+        return run_app(rig.board.device, timeout * 6)
 
 
 def demo_real(args: argparse.Namespace) -> bool:

@@ -15,7 +15,7 @@ import threading
 import pytest
 
 from faultkit import JOIN, KEY, SSID, parse_result, recover, stream_sha256
-from spwf04_tools.sim.config import Faults
+from spwf04_tools.sim.config import Faults, Timing
 
 pytestmark = [pytest.mark.virtual_only, pytest.mark.timeout(240)]
 
@@ -63,12 +63,15 @@ LOSSLESS = {
     "stale-wind55-counts": dict(faults=Faults(wind55_stale=1.0, seed=14)),
     "slow-module": dict(faults=Faults(command_delay=0.02, command_delay_jitter=0.3, seed=15)),
     "slow-uart-115200": dict(baud=115200),
+    # the realistic timing profile (estimated boot, join, TLS and command latencies) under a WIND storm
+    "realistic-timing+wind-storm": dict(timing=Timing.realistic(),
+                                        faults=Faults(wind_inject=0.5, fragment=0.5, fragment_gap=0.0005, seed=16)),
 }
 
 
 @pytest.mark.parametrize("row", list(LOSSLESS), ids=list(LOSSLESS))
 def test_lossless_fault_completes_correctly(driver, board, fsim, peer, row):
-    kib = 8 if row in ("slow-uart-115200", "slow-module") else 32
+    kib = 8 if row in ("slow-uart-115200", "slow-module", "realistic-timing+wind-storm") else 32
     board.exec(JOIN + SETTINGS, timeout=60)
     fsim.reconfigure(**LOSSLESS[row])
     r = run_work(board, peer.port, kib)

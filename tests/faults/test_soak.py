@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from faultkit import JOIN, KEY, SSID, EchoPeer
-from spwf04_tools.sim.config import Faults
+from spwf04_tools.sim.config import Faults, Timing
 
 pytestmark = [pytest.mark.virtual_only]
 
@@ -127,6 +127,17 @@ def test_short_soak_100_requests_lossless_faults(driver, board, fsim, record_pro
     res = run_soak(board, fsim, LOSSLESS, 100, 500)
     assert res["ok"] == 100 and res["fails"] == 0, res
     check_no_leaks(res, 100, fsim, record_property)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_soak_30_requests_realistic_timing(driver, board, fsim, record_property):
+    """The realistic timing profile (estimates: boot ~1.5 s, join ~5 s, TCP open 0.15 s, TLS 1.5 s, 4 ms per
+    command): join and requests as slow as the module's are estimated to be, every one must succeed."""
+    fsim.reconfigure(timing=Timing.realistic())
+    res = run_soak(board, fsim, LOSSLESS, 30, 500)
+    assert res["ok"] == 30 and res["fails"] == 0, res
+    check_no_leaks(res, 30, fsim, record_property)
 
 
 @pytest.mark.slow

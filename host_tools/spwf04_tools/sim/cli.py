@@ -16,7 +16,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .config import DEFAULT_AP, RESET_PHASES, AccessPoint, Behaviour, Faults, SimConfig, Timing
+from .config import (DEFAULT_AP, RESET_PHASES, TIMING_PROFILES, AccessPoint, Behaviour, Faults, SimConfig,
+                     timing_profile)
 
 log = logging.getLogger("spwf04_tools.sim")
 
@@ -130,6 +131,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="echo each byte as typed (default with --pty)")
     echo.add_argument("--line-echo", action="store_true", help="echo the line at its CR (default with --tcp)")
     parser.add_argument("--time-scale", type=float, default=None, help="multiply the simulated delays")
+    parser.add_argument("--timing", choices=TIMING_PROFILES, default="fast",
+                        help="delays: fast (tests) or realistic (estimated boot, join, TLS and command latencies)")
     parser.add_argument("--set", dest="behaviour", action="append", default=[], metavar="KEY=VALUE",
                         help="an inferred-behaviour choice (docs/simulator.md), e.g. reset_ok=1; repeatable")
     f = parser.add_argument_group("fault injection (deterministic from --seed)")
@@ -171,7 +174,7 @@ def build_config(args: argparse.Namespace) -> SimConfig:
             raise SystemExit(f"spwf04 sim: --set {item}: {exc}") from None
     char_echo = args.char_echo if args.char_echo is not None else (args.pty and not args.line_echo)
     behaviour.char_echo = bool(char_echo)
-    timing = Timing()
+    timing = timing_profile(args.timing)
     if args.time_scale is not None:
         timing.scale = args.time_scale
     faults = Faults(

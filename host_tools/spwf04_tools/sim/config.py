@@ -159,6 +159,9 @@ class Timing:
     join_step: float = 0.05  # between join indications
     join_retry: float = 1.0  # after a failed join
     scan: float = 0.05  # SCAN command
+    command_latency: float = 0.0  # every command's answer (not its echo) comes this much later
+    tcp_open: float = 0.0  # SOCKON: added to the real TCP connect
+    tls_handshake: float = 0.0  # SOCKON/HTTPGET over TLS: added to the real handshake (the module's RSA/ECC work)
     connect_timeout: float = 5.0  # real TCP connect (not scaled)
     tls_timeout: float = 20.0  # real TLS handshake (not scaled)
     http_timeout: float = 20.0  # real HTTP exchange (not scaled)
@@ -166,6 +169,22 @@ class Timing:
 
     def __call__(self, name: str) -> float:
         return float(getattr(self, name)) * self.scale
+
+    @classmethod
+    def realistic(cls) -> "Timing":
+        """Estimates of the order ST's and Mbed's host code allow for (boot 8 s, join 60 s, open 5-20 s) and ST
+        support's "no reset within ~1 s of boot"; no measured figures exist: every value is an estimate."""
+        return cls(boot_step=0.15, radio_start=0.6, radio_stop=0.2, join_step=0.8, join_retry=3.0, scan=2.5,
+                   command_latency=0.004, tcp_open=0.15, tls_handshake=1.5)
+
+
+TIMING_PROFILES = ("fast", "realistic")
+
+
+def timing_profile(name: str) -> Timing:
+    if name not in TIMING_PROFILES:
+        raise ValueError(f"timing profile {name!r}: use one of {', '.join(TIMING_PROFILES)}")
+    return Timing.realistic() if name == "realistic" else Timing()
 
 
 # Simulator's own Certificate Error numbers for each failure cause (docs/simulator.md). Only 23 has a

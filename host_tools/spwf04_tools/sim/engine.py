@@ -437,7 +437,7 @@ class Engine:
             log.info("fault injection: module reset on %s (no response)", cmd.line)
             self.reset(RESET_FAULT)
             return
-        delay = self.faults.command_delay(cmd.line)
+        delay = self.faults.command_delay(cmd.line) + self.config.timing("command_latency")
         if delay > 0:
             self.busy = True
             gen = self.gen

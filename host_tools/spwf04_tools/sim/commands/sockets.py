@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -117,10 +118,12 @@ class SockOnOp(AsyncOp):
     def work(self, cancelled: Callable[[], bool]) -> Any:
         ip = netpolicy.resolve(self.eng, self.host, use_dns=True)
         sock = open_connection(self.kind, ip, self.port, self.timing.connect_timeout)
+        time.sleep(self.timing("tcp_open"))  # (a worker thread: the module is busy meanwhile)
         if self.tls is None:
             return _Opened(ip, sock, None)
         try:
             session = self.tls.connect(sock, self.timing.tls_timeout, cancelled)
+            time.sleep(self.timing("tls_handshake"))
         except BaseException:
             abort(sock)
             raise

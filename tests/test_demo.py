@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from spwf04_tools.sim.tlsclient import module_suites
 
 SPWF04 = str(Path(sys.executable).with_name("spwf04"))
 pytestmark = pytest.mark.virtual_only
@@ -22,6 +25,11 @@ def test_demo_prints_the_servers_page(fw: str, tmp_path: Path) -> None:
     assert f"SPWF04SA firmware {fw}.0" in out
     assert "<HTML>" in out and "s_server" in out  # the page the server sent, printed by the board
     assert "== demo passed" in out
+    # the negotiated suite, from the module's offer: static RSA on FW 1.0, ECDHE on FW 1.1, AES-CBC either way
+    suite = re.search(r"== TLS with 127\.0\.0\.1:\d+: TLSv1\.2 (\S+) \(negotiated from the FW", out)
+    assert suite, out[-2000:]
+    assert suite.group(1) in module_suites(fw) and "GCM" not in suite.group(1)
+    assert suite.group(1).startswith("ECDHE-") == (fw == "1.1")
     # the Wi-Fi key never reaches the console, and the kept config file is private to the user
     assert "simulated-wifi" not in out + r.stderr
     assert (tmp_path / "client_config.json").stat().st_mode & 0o077 == 0

@@ -26,7 +26,7 @@ from .deploy import DeployError, deploy
 from .pki import PKI, PKIOptions, build_pki
 from .repl_link import DeviceError, DeviceLink
 from .sim import SimConfig, Simulator
-from .sim.config import DEFAULT_AP
+from .sim.config import DEFAULT_AP, Timing
 from .tls_server import FW10_CIPHERS, OpenSSLServer
 
 REQUEST = "GET / HTTP/1.0\r\n\r\n"
@@ -92,8 +92,15 @@ def demo_virtual(fw: str, timeout: float, keep: Path | None) -> bool:
         rig = start_virtual_rig(stack, work, fw, timeout)
         print("== deploy")
         deploy(rig.board.device, rig.config, rig.pki.ca_pem)
-        print("== run client_socket on the board")
-        return run_app(rig.board.device, timeout * 6)
+        # From here the simulated module takes as long as a real one is estimated to (boot, join, TLS, commands)
+        rig.sim.reconfigure(timing=Timing.realistic())
+        print("== run client_socket on the board (simulator timing: realistic estimates)")
+        ok = run_app(rig.board.device, timeout * 6)
+        for peer, version, suite in rig.sim.engine.tls_sessions:
+            print(f"== TLS with {peer}: {version} {suite} (negotiated from the FW {fw} offer)")
+        for why in rig.sim.engine.tls_failures:
+            print(f"== TLS failed: {why}")
+        return ok
 
 
 def demo_real(args: argparse.Namespace) -> bool:

@@ -270,3 +270,15 @@ def test_app_with_a_set_clock_asks_no_server(board, driver, sim, tmp_path: Path)
     assert "RESULT True" in out, out
     assert ntp.requests == 0 and "NTP" not in out
     assert abs(sim.module_time - time.time()) <= 5  # the board clock (the host's, on the unix port)
+
+
+def test_deploy_accepts_the_ntp_keys(tmp_path: Path) -> None:
+    """`spwf04 deploy --config` refuses unknown keys: the app's NTP keys are known ones."""
+    from spwf04_tools.deploy import DeployError, load_config
+
+    cfg = tmp_path / "client.json"
+    cfg.write_text(json.dumps({"ssid": "net", "host": "h", "ntp_server": "pool.ntp.org", "ntp_timeout": 10}))
+    assert load_config(cfg, None)["ntp_server"] == "pool.ntp.org"
+    cfg.write_text(json.dumps({"ssid": "net", "host": "h", "ntp_srever": "x"}))
+    with pytest.raises(DeployError, match="unknown keys"):
+        load_config(cfg, None)

@@ -49,7 +49,8 @@ PACKAGES = [("spwf04", "spwf04"), ("compat/spwf04compat", "spwf04compat")]
 # beside them: SOURCES = source_digest() of what it froze.
 FROZEN_PATH = ".frozen"
 BUILD_MODULE = "spwf04_build"
-CONFIG_KEYS = {"ssid", "key", "host", "port", "server_name", "ca", "request", "security", "timeout", "fw_check"}
+CONFIG_KEYS = {"ssid", "key", "host", "port", "server_name", "ca", "request", "security", "timeout", "fw_check",
+               "ntp_server", "ntp_timeout"}
 SECRET_KEYS = {"key"}
 
 

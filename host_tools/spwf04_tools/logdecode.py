@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from spwf04_tools import at_tables, device_path
+from spwf04_tools import at_tables, device_path, logtext
 
 device_path()
 from spwf04 import cert as devcert  # noqa: E402  (the device's own code, shared with the board)
@@ -99,7 +99,7 @@ def normalise_text_line(line: str) -> tuple[str | None, list[str]]:
     if m:
         tag = m.group(1).upper()
         hint = "host" if tag in (">>", ">", "->", "TX", "TX:") else "module"
-        line = line[m.end():]
+        line = logtext.strip_label(line[m.end():])
     line = line.strip("\r\n\t ")
     if not line:
         return hint, []
@@ -240,6 +240,7 @@ class Decoder:
         self._parser = P.Parser(self._on_module)
         self.have_host = False
         self.is_sim = False
+        self.as_text = False
 
     # ---- plumbing
     def _add(self, kind: str, line: str, **kw: Any) -> Event:
@@ -250,6 +251,7 @@ class Decoder:
 
     def decode(self, cap: Capture) -> None:
         self.is_sim = cap.form == "sim"
+        self.as_text = cap.form == "text"  # payloads only as the host printed them, line ends lost
         if cap.form == "sim":
             self._decode_split(cap)
         else:
@@ -258,6 +260,8 @@ class Decoder:
                 if ch.dir == "host":
                     self.have_host = True
                     self._host_bytes(ch.data, exact=False)
+                elif ch.dir is None and self._host_payload_line(ch.data):
+                    continue
                 else:
                     self._parser.feed(ch.data)
         self._parser.feed(b"\n")  # flush a last unterminated line
@@ -292,6 +296,25 @@ class Decoder:
             hi += 1
 
     # ---- host side
+    def _host_payload_line(self, data: bytes) -> bool:
+        """An unprefixed line right after a host command with a declared length, when it can be that command's
+        payload as the host printed it (logtext.owns): taken as host payload, not as module output."""
+        c = self._after_payload_cmd
+        if c is None or c.event.kind != "command" or c.declared is None:
+            return False
+        if not logtext.owns(c.declared, c.payload or b"", data):
+            return False
+        self._dir = "host"
+        self._payload_line(c, data)
+        return True
+
+    def _payload_line(self, c: Command, data: bytes) -> None:
+        line = data.rstrip(b"\r\n")
+        c.sent = (c.sent or 0) + len(line) + 1
+        c.payload = (c.payload or b"") + line + b"\n"
+        text = line.decode("utf-8", "replace")
+        self._add("data", self._shown_payload_line(c, text), length=len(line), note=self._payload_note(c, partial=True))
+
     def _host_bytes(self, data: bytes, exact: bool) -> None:
         """Text logs: one host line (a command, or payload printed by the host)."""
         line = data.rstrip(b"\r\n").decode("utf-8", "replace")
@@ -300,10 +323,7 @@ class Decoder:
             return
         c = self._after_payload_cmd
         if c is not None:  # payload lines the host printed after the command
-            c.sent = (c.sent or 0) + len(data.rstrip(b"\r\n")) + 1
-            c.payload = (c.payload or b"") + data.rstrip(b"\r\n") + b"\n"
-            self._add("data", self._shown_payload_line(c, line), length=len(line),
-                      note=self._payload_note(c, partial=True))
+            self._payload_line(c, data)
             return
         self._add("other", line, note="host output")
 
@@ -575,6 +595,18 @@ def command_note(c: Command) -> str:
 
 # ----------------------------------------------------------------------------------------------- summary
 
+def _shown_payload(dec: Decoder, c: Command) -> bytes | None:
+    """The payload as far as the capture shows it whole: exactly the declared bytes (simulator logs, raw
+    captures), or in a text log the lines the host printed when their count fits the declared length."""
+    if not c.payload or c.sent is None or c.declared is None:
+        return None
+    if c.sent == c.declared:
+        return c.payload[: c.declared]
+    if not dec.is_sim and _line_count_tolerant(c.declared, c.sent, c.payload):
+        return c.payload
+    return None
+
+
 def summarise(dec: Decoder) -> dict[str, Any]:
     fw = dec.fw or "1.1"
     issues: list[str] = []
@@ -586,6 +618,7 @@ def summarise(dec: Decoder) -> dict[str, Any]:
     ca: devcert.Certificate | None = None
     ca_loaded = False
     auth_sent: str | None = None
+    auth_seen = False  # a TLSCERT=auth command is in the log (its payload may not be)
     module_ski: str | None = None
     open_socks: dict[str, dict[str, Any]] = {}
 
@@ -602,7 +635,7 @@ def summarise(dec: Decoder) -> dict[str, Any]:
             if (clock_set is not None or ca_loaded or open_socks) and not (asked_reset and not open_socks):
                 issues.append(f"event {ev.seq}: the module rebooted: its clock, TLS store and sockets are gone"
                               + (" (open sockets: " + ", ".join(open_socks) + ")" if open_socks else ""))
-            clock_set, ca, ca_loaded, auth_sent, module_ski = None, None, False, None, None
+            clock_set, ca, ca_loaded, auth_sent, module_ski, auth_seen = None, None, False, None, None, False
             for s in open_socks.values():
                 s["ended"] = "module reboot"
             open_socks.clear()
@@ -619,11 +652,12 @@ def summarise(dec: Decoder) -> dict[str, Any]:
         if c.name == "TLSCERT" and a:
             kind = a[0].lower()
             if kind == "content" and len(a) > 1 and a[1] == "2" and not failed:
-                ca, ca_loaded, auth_sent, module_ski = None, False, None, None
+                ca, ca_loaded, auth_sent, module_ski, auth_seen = None, False, None, None, False
                 continue
             if kind not in _TLSCERT_PAYLOAD_KINDS:
                 continue
             entry: dict[str, Any] = {"event": ev.seq, "kind": kind, "declared": c.declared, "sent": c.sent,
+                                     "printed": dec.as_text and c.sent is not None,
                                      "result": c.final.line if c.final else None}
             if c.sent is not None and c.declared is not None and c.sent != c.declared and (
                     dec.is_sim or (c.sent > 0 and not _line_count_tolerant(c.declared, c.sent, c.payload or b""))):
@@ -640,12 +674,14 @@ def summarise(dec: Decoder) -> dict[str, Any]:
                         module_ski = ""
                 entry["module_ski"] = module_ski
                 ca = None
-                if c.payload and c.sent == c.declared:
+                blob = _shown_payload(dec, c)
+                if blob:
                     try:
-                        (ca,) = devcert.parse(c.payload[: c.declared])
+                        (ca,) = devcert.parse(blob)
                         entry.update(subject=ca.subject_cn, ski=devcert.hex_id(ca.ski) if ca.ski else None,
                                      auth=devcert.hex_id(ca.auth), not_before=devcert.fmt_time(ca.not_before),
-                                     not_after=devcert.fmt_time(ca.not_after), key=f"{ca.key_type}-{ca.key_bits}")
+                                     not_after=devcert.fmt_time(ca.not_after), key=f"{ca.key_type}-{ca.key_bits}",
+                                     form="PEM" if blob.lstrip().startswith(b"-----BEGIN") else "DER")
                     except (devcert.CertError, ValueError) as exc:
                         issues.append(f"event {ev.seq}: the CA payload is not a certificate the driver could read: "
                                       f"{exc}")
@@ -655,6 +691,7 @@ def summarise(dec: Decoder) -> dict[str, Any]:
                     issues.append(f"event {ev.seq}: the module reported SKI {module_ski} but the CA's SKI is "
                                   f"{devcert.hex_id(ca.ski)}")
             if kind == "auth":
+                auth_seen = auth_seen or not failed
                 auth_sent = (c.payload[: c.declared].decode("latin-1") if c.payload and c.sent else None)
                 entry["value"] = auth_sent
                 check: dict[str, Any] = {"event": ev.seq, "auth": auth_sent, "module_ski": module_ski,
@@ -697,7 +734,7 @@ def summarise(dec: Decoder) -> dict[str, Any]:
                                   "(AT+S.TIME): certificate dates cannot be checked")
                 if not ca_loaded:
                     issues.append(f"event {ev.seq}: TLS socket opened with no CA loaded (AT+S.TLSCERT=ca)")
-                elif auth_sent is None:
+                elif not auth_seen:
                     issues.append(f"event {ev.seq}: TLS socket opened with no auth sent (AT+S.TLSCERT=auth): "
                                   "FW 1.0 does not extract the CA's SKI itself")
                 if ca is not None and clock_set is not None:
@@ -753,15 +790,17 @@ def render_text(dec: Decoder, summary: dict[str, Any]) -> str:
     out.append("Summary" + (f" (FW {summary['fw']} from {summary['fw_source']})" if summary["fw"] else ""))
     for c in summary["certificates"]:
         sent = "not in the log" if c["sent"] is None else f"{c['sent']} sent"
+        if c.get("printed"):  # counted from printed lines: one byte per line end, whatever was sent
+            sent = f"{c['sent']} shown as printed lines"
         extra = ""
         if c["kind"] == "ca":
             if c.get("subject") is not None:
-                extra = f"; CA '{c['subject']}' {c.get('key')} valid {c['not_before']} .. {c['not_after']}, " \
-                        f"auth {c['auth']}"
+                extra = f"; {c['form']} CA '{c['subject']}' {c.get('key')} valid {c['not_before']} .. " \
+                        f"{c['not_after']}, SKI {c['ski'] or 'none'}, auth {c['auth']}"
             ski = c.get("module_ski")
             extra += "; module: " + ("No SubjectKeyId" if ski == "" else f"SKI {ski}" if ski else "no SKI line")
         if c["kind"] == "auth":
-            extra = f"; value {c.get('value')}"
+            extra = f"; value {c['value']}" if c.get("value") else "; value not shown in the log"
         out.append(f"  certificate {c['kind']}: {c['declared']} bytes declared, {sent}; {c['result']}{extra}")
     for k in summary["clock"]:
         out.append(f"  clock: " + (f"set to {k['date']} ({k['set']})" if "set" in k else f"read {k['read']}"))

@@ -163,9 +163,12 @@ class Client:
         try:
             e, via, rtc = ntp.sync(self.m, server, self.config.ntp_timeout * 1000)
         except OSError as x:
-            if x.args[0] != errno.ETIMEDOUT:
-                raise
-            # (the driver's own advice is for the REPL; here the fix is in the configuration or the RTC)
+            from spwf04 import ModuleError, ModuleReset
+
+            if isinstance(x, (ModuleError, ModuleReset)) or len(x.args) < 2:
+                raise  # (the module's own errors: explain() decodes them)
+            # no answer, no socket to the server: the driver's own advice is for the REPL; here the fix is in
+            # the configuration or the RTC
             raise StepFailed(_STEPS[2], "%s: check ntp_server in %s or set the board clock "
                                         "(machine.RTC().datetime(...))" % (x.args[1].split(": check")[0], CONFIG))
         finally:  # (the package keeps a reference too)

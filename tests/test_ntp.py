@@ -145,6 +145,24 @@ def test_nobody_listening_on_udp_fails_the_same_way(board, driver, sim) -> None:
     assert not sim.sockets
 
 
+@pytest.mark.virtual_only
+@pytest.mark.parametrize("fw", ["1.1", "1.0"])
+def test_unknown_server_name_is_named(board, driver, sim, fw: str) -> None:
+    # the simulator resolves only its hosts map (and with --allow-remote real DNS): the name fails to open
+    sim.reconfigure(fw=fw)
+    out = board.exec(SETUP + """
+try:
+    ntp.sync(m, 'ntp.invalid', 3000)
+except OSError as x:
+    print('E', x.args[0], '|', x.args[1])
+print('AT', m.at('AT')[-1])
+""", timeout=60)
+    assert "E 113 | NTP server ntp.invalid: the module cannot open a UDP socket to it (AT-S.ERROR:74:" in out, out
+    assert "m.settime(<UNIX epoch>)" in out and "AT AT-S.OK" in out
+    assert _lines(sim, "AT+S.SOCKON") == ["AT+S.SOCKON=ntp.invalid,123,NULL,u"]
+    assert not _lines(sim, "AT+S.NTP") and not sim.sockets
+
+
 def test_answer_checks_on_cpython() -> None:
     """The reply checks of spwf04.ntp, run on CPython against replies built by the test server's codec."""
     device_path()
@@ -282,3 +300,19 @@ def test_deploy_accepts_the_ntp_keys(tmp_path: Path) -> None:
     cfg.write_text(json.dumps({"ssid": "net", "host": "h", "ntp_srever": "x"}))
     with pytest.raises(DeployError, match="unknown keys"):
         load_config(cfg, None)
+
+
+@pytest.mark.virtual_only
+def test_app_default_server_unreachable_names_the_fix(board, driver, sim, tmp_path: Path) -> None:
+    # no ntp_server in the configuration: the default, pool.ntp.org, which the simulator cannot resolve (loopback
+    # only, as a module on a network without DNS)
+    pki = build_pki(tmp_path)
+    with OpenSSLServer(pki.server.pem, pki.server.key_pem, www=True) as srv:
+        _configure(board, srv, pki.ca_pem)
+        out = board.exec(COLD_MAIN, timeout=120)
+    assert "RESULT False" in out
+    assert "board clock not set (reads 2015-01-01 00:00:00 UTC): asking NTP server pool.ntp.org" in out, out
+    assert ("FAILED: set the module clock failed: NTP server pool.ntp.org: the module cannot open a UDP socket to "
+            "it (AT-S.ERROR:74:") in out
+    assert ": check ntp_server in client_config.json or set the board clock (machine.RTC().datetime(...))" in out
+    assert not _lines(sim, "AT+S.TLSCERT")

@@ -34,6 +34,7 @@ _WIND_NTP = const(84)  # +WIND:84:NTP Server delivery
 _NTP_1970 = const(2208988800)  # seconds from 1900 (NTP era 0) to 1970
 _RETRY_MS = const(3000)  # UDP may lose a datagram: ask again after this long without an answer
 _ERR_NO_CMD = const(1)  # AT-S.ERROR:1 Command not found: a firmware without AT+S.NTP
+_ERR_OPEN = const(74)  # AT-S.ERROR:74 Failed to open socket (connect or DNS failure)
 _CLOCK_MIN = const(1483228800)  # 2017-01-01 (as module.py: a const with '_' is not importable)
 
 VIA_MODULE = "the module's NTP client"
@@ -58,7 +59,15 @@ def _udp(m, host, port, ms):
     s = m.socket()
     s._kind = "u"
     s.settimeout(max(ms, 1000) / 1000)
-    s.connect((host, port))
+    try:
+        s.connect((host, port))
+    except ModuleError as e:
+        if e.code != _ERR_OPEN:
+            raise
+        # (for a UDP socket the usual cause is a name the module's DNS cannot resolve)
+        raise OSError(errno.EHOSTUNREACH, "NTP server %s: the module cannot open a UDP socket to it (AT-S.ERROR:%d:%s"
+                                          "; an unknown name?): check the NTP server or set the clock by hand: "
+                                          "m.settime(<UNIX epoch>)" % (host, e.code, e.text))
     return s
 
 

@@ -185,6 +185,9 @@ def test_answer_checks_on_cpython() -> None:
     assert ntp._answer(bad, req) is None
     assert ntp._split("pool.ntp.org") == ("pool.ntp.org", 123)
     assert ntp._split("127.0.0.1:12300") == ("127.0.0.1", 12300)
+    for bad in ("pool.ntp.org:", ":123", "host:x", "host:0", "host:70000"):
+        with pytest.raises(ValueError, match="give host or host:port"):
+            ntp._split(bad)
 
 
 def test_set_rtc_on_cpython_with_a_stand_in_rtc(monkeypatch) -> None:

@@ -44,9 +44,12 @@ VIA_UDP = "SNTP over a module UDP socket"
 def _split(server):
     # "host" or "host:port" -> (host, port)
     i = server.rfind(":")
-    if i > 0:
-        return server[:i], int(server[i + 1 :])
-    return server, _PORT
+    if i < 0:
+        return server, _PORT
+    p = server[i + 1 :]
+    if i == 0 or not p.isdigit() or not 0 < int(p) < 65536:
+        raise ValueError("NTP server %r: give host or host:port (e.g. pool.ntp.org, 192.168.1.10:123)" % server)
+    return server[:i], int(p)
 
 
 def _dotted(host):

@@ -1,7 +1,8 @@
 """SPWF04SA AT tables: AT-S.ERROR codes and texts per firmware profile, +WIND numbers and texts.
 
 Plain data plus small lookups, shared by the simulator and the UART-log decoder. The source is
-/work/shared/docs/spwf04-at.md (sections 4 and 5); texts are exact and case-sensitive. Codes missing from
+docs/at-protocol.md (sections 4 and 5; tests/sim/test_sim_framing.py checks these tables against it); texts
+are exact and case-sensitive. Codes missing from
 ERROR_TEXTS have no text in the firmware: never invent one.
 """
 

@@ -1,5 +1,5 @@
 # A scripted SPWF04SA for the driver's unit tests: it answers the driver's commands the way the spec
-# (/work/shared/docs/spwf04-at.md) describes and hands its output to the driver in tiny fragments (Zephyr
+# (docs/at-protocol.md) describes and hands its output to the driver in tiny fragments (Zephyr
 # modem_chat style mock pipe), so every read of the driver sees arbitrary splits. Runs on CPython and on the
 # MicroPython unix port (no threads, no sockets: the "network" side is driven by the test).
 #

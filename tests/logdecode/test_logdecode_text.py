@@ -22,7 +22,7 @@ def cli_main(argv: list[str]) -> int:
     return logdecode.run(p.parse_args(argv[1:]))
 
 
-# The [observed] exchanges of /work/shared/docs/spwf04-at.md (6.6, 6.8, 6.12, 6.14), in its notation.
+# The exchanges real logs showed ([log] in docs/at-protocol.md, 6.6, 6.8, 6.12, 6.14), in its notation.
 SPEC_OBSERVED = """\
 > AT+S.TLSCERT=ca,1239
 < AT-S.SubjectKeyId:7F:D3:65:A7:C2:DD:EC:BB:F0:30:09:F3:43:39:FA:02:AF:33:31:33

@@ -642,6 +642,9 @@ class Module:
         cmd = _text(raw)
         if got:
             self._desync = True  # a late final line may still come: resynchronise before the next command
+            if lost:  # a live module never stops inside a payload: its bytes were lost on the way (an overrun)
+                raise OSError(errno.EIO, "%s: %s within %d ms, the module answers AT: received bytes were lost "
+                              "(UART overrun or noise)" % (cmd, what, ms))
             raise OSError(errno.ETIMEDOUT, "%s: %s within %d ms; the module answers AT (busy)" % (cmd, what, ms))
         if payload is not None:
             self._stuck = len(payload)

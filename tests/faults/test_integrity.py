@@ -133,3 +133,62 @@ def test_one_mib_lost_data_is_eio_never_a_gap(driver, board, fsim, peer, row):
     else:
         assert "short SOCKR: 730 of 4096" in line and "read_max now 730" in line, line
     assert not line.startswith("MIB ")
+
+
+# ------------------------------------------------------------------ the board's UART buffer overruns
+SLOW_BOARD = """
+import tcp_uart
+class SlowUart(tcp_uart.TcpUart):
+    # A board too busy to keep up with the line: it takes at most 32 bytes per 10 ms (3.2 KB/s, below the
+    # 11.5 KB/s of 115200 baud). The module does not wait for it: no flow control.
+    def any(self):
+        time.sleep_ms(10)
+        if self._start == self._end:
+            self._start = self._end = 0
+            n = self._sock.readinto(self._mv[:32])
+            if n:
+                self._end = n
+        return self._end - self._start
+    def readinto(self, buf, nbytes=None):
+        k = min(self.any(), len(buf))
+        if not k:
+            return None
+        buf[:k] = self._mv[self._start:self._start + k]
+        self._start += k
+        return k
+m = spwf04.Module(SlowUart(tcp_uart.module_address(), rxbuf=wifi_board.pins.UART_RXBUF),
+                  reset_pin=wifi_board.reset_pin(), wakeup_pin=wifi_board.wakeup_pin(), read_max={read_max})
+m.init()
+m.wlan.connect({ssid!r}, {key!r})
+"""
+
+OVERRUN = {
+    # a 4 KiB SOCKR answer outruns a slow board's 2 KiB buffer: bytes are lost on the UART -> EIO
+    "read_max-4096": (4096, MIB, "lost"),
+    # 730-byte answers fit in the same buffer however slowly the board drains it: every byte arrives
+    "read_max-730": (730, 64 * 1024, "exact"),
+}
+
+
+@pytest.mark.parametrize("row", list(OVERRUN), ids=list(OVERRUN))
+def test_uart_overrun_on_a_slow_board_is_eio_never_a_gap(driver, board, fsim, peer, row):
+    from faultkit import KEY, SSID
+
+    read_max, total, want = OVERRUN[row]
+    board.exec(JOIN + ECHO_MIB + TRY_ECHO, timeout=60)
+    fsim.reconfigure(baud=115200, uart_rxbuf=2048)  # the board's buffer size (spwf04_pins.UART_RXBUF)
+    try:
+        board.exec(SLOW_BOARD.format(read_max=read_max, ssid=SSID, key=KEY), timeout=120)
+        lost0 = fsim.uart_overrun_bytes
+        out = board.exec(f"print(try_echo({peer.port}, {total}))\n", timeout=560)
+        lost = fsim.uart_overrun_bytes - lost0
+    finally:
+        fsim.reconfigure(baud=None, uart_rxbuf=None)
+    line = [l for l in out.splitlines() if l.startswith(("MIB ", "EXC "))][0]
+    if want == "exact":
+        _, tx, rx, n, _ms = line.split()
+        assert (int(n), tx, rx) == (total, want_sha256(total), want_sha256(total)), line
+        assert lost == 0
+    else:
+        assert lost > 0, "the model lost nothing: the test proves nothing"
+        assert line.startswith("EXC %d " % errno.EIO) and "were lost" in line, line

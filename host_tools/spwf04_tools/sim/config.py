@@ -214,6 +214,9 @@ class SimConfig:
     log_secrets: bool = False  # keep wifi_wpa_psk_text and TLSCERT=key payloads in the byte log
     cert_errors: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CERT_ERRORS))
     mac_address: str = "00:80:E1:B7:C8:2A"  # nv_wifi_macaddr (ST OUI)
+    # A mode: model the board's UART receive buffer of this size (2048 on our board); output the board has not
+    # drained by then is lost, as on a UART without flow control (sim/uartmodel.py; TCP transport, use a baud)
+    uart_rxbuf: int | None = None
     ntp_port: int = 123  # UDP port the module's NTP client sends to (123 on the real module; tests use another)
 
     def __post_init__(self) -> None:

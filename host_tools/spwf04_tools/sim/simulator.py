@@ -69,7 +69,8 @@ class Simulator:
         """Listen for the board's UART at port and its pins at port+1 (port 0: a free pair). Returns the UART
         address; the module powers on at once."""
         self._before_start()
-        t = TcpTransport(self._feed, self._pin, self.config.baud, self._bytelog, host, port)
+        t = TcpTransport(self._feed, self._pin, self.config.baud, self._bytelog, host, port,
+                         board_rxbuf=lambda: self.config.uart_rxbuf)
         self._transport = t
         self.uart_address, self.pins_address = t.uart_address, t.pins_address
         t.start()
@@ -241,6 +242,12 @@ class Simulator:
         self.wait_for(lambda: eng.link == "up" and eng.ip6 is not None, timeout, "Wi-Fi joined (both +WIND:24)")
 
     # --- state --------------------------------------------------------------------------------------------
+
+    @property
+    def uart_overrun_bytes(self) -> int:
+        """Module output lost to the board's full UART buffer (uart_rxbuf mode; TCP transport)."""
+        t = self._transport
+        return t.overrun.lost if isinstance(t, TcpTransport) else 0
 
     @property
     def engine(self) -> Engine:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from typing import Callable
 
 from .bytelog import ByteLog
 from .transport import Feed, PinHandler, UartTransport
+from .uartmodel import OverrunModel
 
 log = logging.getLogger(__name__)
 ACCEPT_POLL = 0.5
@@ -49,8 +51,11 @@ class TcpTransport(UartTransport):
     name = "tcp"
 
     def __init__(self, feed: Feed, pins: PinHandler, baud: int | None, bytelog: ByteLog | None,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+                 host: str = "127.0.0.1", port: int = 0,
+                 board_rxbuf: Callable[[], int | None] = lambda: None) -> None:
         super().__init__(feed, baud, bytelog)
+        self._board_rxbuf = board_rxbuf  # the board's UART buffer size, when modelled (uartmodel.py)
+        self.overrun = OverrunModel()
         self._pins = pins
         self._uart_listener, self._pin_listener = _bind_pair(host, port)
         self.uart_address: tuple[str, int] = self._uart_listener.getsockname()[:2]
@@ -123,6 +128,9 @@ class TcpTransport(UartTransport):
             conn = self._conn
         if conn is None:
             return False  # nothing plugged in: a UART's bytes simply go nowhere
+        size = self._board_rxbuf()
+        if size is not None:
+            data = self.overrun.admit(conn, data, size)
         try:
             conn.sendall(data)
             return True

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from mpremote import commands as mpremote_commands
 from mpremote.romfs import VfsRomWriter
+from mpremote.transport import TransportError
 
 from .repl_link import DeviceLink
 
@@ -125,8 +126,10 @@ def write_image(dev: DeviceLink, image: bytes, partition: int = 0) -> None:
         try:
             with contextlib.redirect_stdout(said):
                 mpremote_commands._do_romfs_deploy(_MpremoteState(transport), args)
-        except (mpremote_commands.CommandError, SystemExit) as e:
-            raise RomfsError(f"mpremote romfs deploy failed: {e or ''} {said.getvalue().strip()[-300:]}") from None
+        except (mpremote_commands.CommandError, TransportError, SystemExit) as e:
+            # the partition may now be erased or half-written: /rom does not mount until a deploy completes
+            raise RomfsError(f"writing the ROMFS image failed ({type(e).__name__}: {e}); deploy again. "
+                             f"mpremote said: {said.getvalue().strip()[-300:]}") from None
         finally:
             log.debug("mpremote romfs deploy: %s", said.getvalue())
 

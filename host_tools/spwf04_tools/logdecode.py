@@ -607,172 +607,223 @@ def _shown_payload(dec: Decoder, c: Command) -> bytes | None:
     return None
 
 
-def summarise(dec: Decoder) -> dict[str, Any]:
-    fw = dec.fw or "1.1"
-    issues: list[str] = []
-    certs: list[dict[str, Any]] = []
-    clock: list[dict[str, Any]] = []
-    sockets: list[dict[str, Any]] = []
-    auth_checks: list[dict[str, Any]] = []
-    clock_set: int | None = None
-    ca: devcert.Certificate | None = None
-    ca_loaded = False
-    auth_sent: str | None = None
-    auth_seen = False  # a TLSCERT=auth command is in the log (its payload may not be)
-    module_ski: str | None = None
-    open_socks: dict[str, dict[str, Any]] = {}
+class _Tally:
+    """The summary's state while walking the events: what the module holds (clock, CA, auth, sockets) as far
+    as the log shows, and what was collected for the report."""
 
+    def __init__(self, dec: Decoder) -> None:
+        self.dec = dec
+        self.fw = dec.fw or "1.1"
+        self.issues: list[str] = []
+        self.certs: list[dict[str, Any]] = []
+        self.clock: list[dict[str, Any]] = []
+        self.sockets: list[dict[str, Any]] = []
+        self.auth_checks: list[dict[str, Any]] = []
+        self.clock_set: int | None = None
+        self.open_socks: dict[str, dict[str, Any]] = {}
+        self.forget_tls()
+
+    def forget_tls(self) -> None:
+        self.ca: devcert.Certificate | None = None
+        self.ca_loaded = False
+        self.auth_sent: str | None = None
+        self.auth_seen = False  # a TLSCERT=auth command is in the log (its payload may not be)
+        self.module_ski: str | None = None
+
+    def issue(self, ev: Event, text: str) -> None:
+        self.issues.append(f"event {ev.seq}: {text}")
+
+    # ---- module events
+    def reboot(self, ev: Event, asked: bool) -> None:
+        """A burst of boot indications; `asked`: right after AT+S.RESET or a reset pulse from the host."""
+        if (self.clock_set is not None or self.ca_loaded or self.open_socks) and not (asked and not self.open_socks):
+            self.issue(ev, "the module rebooted: its clock, TLS store and sockets are gone"
+                       + (" (open sockets: " + ", ".join(self.open_socks) + ")" if self.open_socks else ""))
+        self.clock_set = None
+        self.forget_tls()
+        for s in self.open_socks.values():
+            s["ended"] = "module reboot"
+        self.open_socks.clear()
+
+    def peer_closed(self, ev: Event) -> None:
+        sid = ev.params[0]
+        if sid in self.open_socks:
+            self.open_socks[sid]["ended"] = f"closed by the peer/module (+WIND:58, reason {':'.join(ev.params[1:])})"
+
+    # ---- commands
+    def command(self, ev: Event, c: Command) -> None:
+        a = [x.strip() for x in c.args]
+        if c.name == "TLSCERT" and a:
+            self.tlscert(ev, c, a)
+        elif c.name == "TIME":
+            self.time(ev, c, a)
+        elif c.name == "SOCKON" and len(a) >= 4:
+            self.sockon(ev, c, a)
+        elif c.name == "SOCKC" and a:
+            s = self.open_socks.get(a[0])
+            if s is not None and _ok(c):
+                s["ended"] = "closed by the host (SOCKC)"
+                del self.open_socks[a[0]]
+        elif c.name == "SOCKW" and a and a[0] in self.open_socks:
+            self.open_socks[a[0]]["written"] += c.sent if c.sent is not None else (c.declared or 0)
+            if c.declared is not None and c.sent is not None and c.sent != c.declared and self.dec.is_sim:
+                self.issue(ev, f"{c.event.line} declares {c.declared} bytes but {c.sent} were sent")
+        elif c.name == "SOCKR" and len(a) > 1 and a[0] in self.open_socks and a[1].isdigit() and _ok(c):
+            self.open_socks[a[0]]["read"] += int(a[1])
+
+    def tlscert(self, ev: Event, c: Command, a: list[str]) -> None:
+        kind = a[0].lower()
+        if kind == "content" and len(a) > 1 and a[1] == "2" and not _failed(c):
+            self.forget_tls()
+            return
+        if kind not in _TLSCERT_PAYLOAD_KINDS:
+            return
+        entry: dict[str, Any] = {"event": ev.seq, "kind": kind, "declared": c.declared, "sent": c.sent,
+                                 "printed": self.dec.as_text and c.sent is not None,
+                                 "result": c.final.line if c.final else None}
+        if c.sent is not None and c.declared is not None and c.sent != c.declared and (
+                self.dec.is_sim or (c.sent > 0 and not _line_count_tolerant(c.declared, c.sent, c.payload or b""))):
+            self.issue(ev, f"{c.event.line} declares {c.declared} bytes but {c.sent} were sent"
+                       + ("" if self.dec.is_sim else " (as far as the log shows)"))
+            entry["length_mismatch"] = True
+        if kind == "ca":
+            self.load_ca(ev, c, entry)
+        if kind == "auth":
+            self.auth(ev, c, entry)
+        self.certs.append(entry)
+
+    def load_ca(self, ev: Event, c: Command, entry: dict[str, Any]) -> None:
+        self.ca_loaded = _ok(c) or c.final is None
+        self.module_ski = None
+        for r in c.responses:
+            if r.text == "SubjectKeyId":
+                self.module_ski = ":".join(r.params).replace(":", "").upper()
+            elif r.text == "No SubjectKeyId":
+                self.module_ski = ""
+        entry["module_ski"] = self.module_ski
+        self.ca = None
+        blob = _shown_payload(self.dec, c)
+        if blob:
+            try:
+                (ca,) = devcert.parse(blob)
+            except (devcert.CertError, ValueError) as exc:
+                self.issue(ev, f"the CA payload is not a certificate the driver could read: {exc}")
+                return
+            except Exception as exc:  # noqa: BLE001 - e.g. several certificates: report, do not crash
+                self.issue(ev, f"the CA payload could not be read: {exc}")
+                return
+            self.ca = ca
+            entry.update(subject=ca.subject_cn, ski=devcert.hex_id(ca.ski) if ca.ski else None,
+                         auth=devcert.hex_id(ca.auth), not_before=devcert.fmt_time(ca.not_before),
+                         not_after=devcert.fmt_time(ca.not_after), key=f"{ca.key_type}-{ca.key_bits}",
+                         form="PEM" if blob.lstrip().startswith(b"-----BEGIN") else "DER")
+            if self.module_ski and ca.ski and self.module_ski != devcert.hex_id(ca.ski):
+                self.issue(ev, f"the module reported SKI {self.module_ski} but the CA's SKI is "
+                           f"{devcert.hex_id(ca.ski)}")
+
+    def auth(self, ev: Event, c: Command, entry: dict[str, Any]) -> None:
+        ca, ski = self.ca, self.module_ski
+        self.auth_seen = self.auth_seen or not _failed(c)
+        self.auth_sent = sent = c.payload[: c.declared].decode("latin-1") if c.payload and c.sent else None
+        entry["value"] = sent
+        self.auth_checks.append({"event": ev.seq, "auth": sent, "module_ski": ski,
+                                 "ca_auth": devcert.hex_id(ca.auth) if ca is not None else None})
+        if sent is None:
+            if not self.ca_loaded:
+                self.issue(ev, "auth sent with no CA loaded before it")
+            return
+        norm = sent.replace(":", "").strip()
+        if not re.fullmatch(r"[0-9A-Fa-f]{40}", norm):
+            self.issue(ev, f"auth '{sent}' is not 40 hex digits")
+        if ca is not None and norm.upper() != devcert.hex_id(ca.auth):
+            self.issue(ev, f"auth {norm} does not match the loaded CA '{ca.subject_cn}' "
+                       f"({'SKI' if ca.ski else 'key id'} {devcert.hex_id(ca.auth)})")
+        if ski and norm.upper() != ski:
+            self.issue(ev, f"auth {norm} differs from the SKI the module reported ({ski})")
+
+    def time(self, ev: Event, c: Command, a: list[str]) -> None:
+        if a and a[0].lstrip("-").isdigit() and not _failed(c):
+            self.clock_set = int(a[0])
+            date = devcert.fmt_time(devcert.from_epoch(self.clock_set))
+            self.clock.append({"event": ev.seq, "set": self.clock_set, "date": date})
+            if not 1483228800 <= self.clock_set < 4102444800:
+                self.issue(ev, f"the clock was set to an implausible {date}")
+        elif not a:
+            d = next((r.params[0] for r in c.responses if r.text == "Date" and r.params), None)
+            tm = next((r.params[0] for r in c.responses if r.text == "Time" and r.params), None)
+            if d and tm:
+                self.clock.append({"event": ev.seq, "read": f"20{d.replace('.', '-')[:8]} {tm.replace('.', ':')} UTC"})
+
+    def sockon(self, ev: Event, c: Command, a: list[str]) -> None:
+        tls = a[3] not in ("t", "u")
+        sock: dict[str, Any] = {"event": ev.seq, "host": a[0], "port": a[1], "kind": a[3], "tls": tls}
+        if tls:
+            self.tls_preconditions(ev, sock)
+        cert_err = next((":".join(r.params) for r in c.responses if r.text == "Certificate Error"), None)
+        on = next((r for r in c.responses if r.text == "On"), None)
+        if _failed(c):
+            sock["result"] = f"failed: {c.final.line}" + (f" after Certificate Error:{cert_err}" if cert_err else "")
+            if cert_err:
+                n = int(cert_err) if cert_err.isdigit() else None
+                sock["certificate_error"] = cert_err
+                sock["meaning"] = at_tables.CERTIFICATE_ERRORS_OBSERVED.get(n, "no reported meaning")
+        elif on is not None:
+            sid = on.params[-1] if on.params else "?"
+            sock.update(result="opened", id=sid, address=on.params[0] if on.params else None, ended="still open "
+                        "at the end of the log", written=0, read=0)
+            self.open_socks[sid] = sock
+        else:
+            sock["result"] = "no answer in the log"
+        self.sockets.append(sock)
+
+    def tls_preconditions(self, ev: Event, sock: dict[str, Any]) -> None:
+        """What a TLS SOCKON needs, checked against what the log showed before it."""
+        sock["clock"] = devcert.fmt_time(devcert.from_epoch(self.clock_set)) if self.clock_set else None
+        if self.clock_set is None:
+            self.issue(ev, "TLS socket opened without setting the module clock first (AT+S.TIME): certificate "
+                       "dates cannot be checked")
+        if not self.ca_loaded:
+            self.issue(ev, "TLS socket opened with no CA loaded (AT+S.TLSCERT=ca)")
+        elif not self.auth_seen:
+            self.issue(ev, "TLS socket opened with no auth sent (AT+S.TLSCERT=auth): FW 1.0 does not extract the "
+                       "CA's SKI itself")
+        if self.ca is not None and self.clock_set is not None:
+            try:
+                devcert.check(self.ca, self.clock_set, self.fw, "ca")
+            except devcert.CertError as exc:
+                self.issue(ev, f"the loaded CA fails the driver's pre-flight check at that clock: {exc}")
+
+
+def _ok(c: Command) -> bool:
+    return c.final is not None and c.final.kind == "ok"
+
+
+def _failed(c: Command) -> bool:
+    return c.final is not None and c.final.kind == "error"
+
+
+def summarise(dec: Decoder) -> dict[str, Any]:
+    t = _Tally(dec)
     cmd_by_event = {c.event.seq: c for c in dec.commands}
     in_boot = False
-    asked_reset = False  # the last command was AT+S.RESET: the reboot that follows is the one asked for
+    asked_reset = False  # the last command was AT+S.RESET (or a reset pulse): the reboot that follows was asked for
     for ev in dec.events:
-        last = cmd_by_event.get(ev.seq)  # None for the echo of a command the host side showed
-        if ev.kind == "pin" or last is not None:
+        c = cmd_by_event.get(ev.seq)  # None for the echo of a command the host side showed
+        if ev.kind == "pin" or c is not None:
             in_boot = False
-            asked_reset = ev.kind == "pin" or last.name == "RESET"
+            asked_reset = ev.kind == "pin" or c.name == "RESET"
         if ev.kind == "wind" and ev.number in at_tables.BOOT_WINDS and not in_boot:
             in_boot = True  # one reboot per burst of boot indications
-            if (clock_set is not None or ca_loaded or open_socks) and not (asked_reset and not open_socks):
-                issues.append(f"event {ev.seq}: the module rebooted: its clock, TLS store and sockets are gone"
-                              + (" (open sockets: " + ", ".join(open_socks) + ")" if open_socks else ""))
-            clock_set, ca, ca_loaded, auth_sent, module_ski, auth_seen = None, None, False, None, None, False
-            for s in open_socks.values():
-                s["ended"] = "module reboot"
-            open_socks.clear()
+            t.reboot(ev, asked_reset)
         if ev.kind == "wind" and ev.number == 58 and ev.params:
-            sid = ev.params[0]
-            if sid in open_socks:
-                open_socks[sid]["ended"] = f"closed by the peer/module (+WIND:58, reason {':'.join(ev.params[1:])})"
-        c = cmd_by_event.get(ev.seq)
-        if c is None:
-            continue
-        a = [x.strip() for x in c.args]
-        ok = c.final is not None and c.final.kind == "ok"
-        failed = c.final is not None and c.final.kind == "error"
-        if c.name == "TLSCERT" and a:
-            kind = a[0].lower()
-            if kind == "content" and len(a) > 1 and a[1] == "2" and not failed:
-                ca, ca_loaded, auth_sent, module_ski, auth_seen = None, False, None, None, False
-                continue
-            if kind not in _TLSCERT_PAYLOAD_KINDS:
-                continue
-            entry: dict[str, Any] = {"event": ev.seq, "kind": kind, "declared": c.declared, "sent": c.sent,
-                                     "printed": dec.as_text and c.sent is not None,
-                                     "result": c.final.line if c.final else None}
-            if c.sent is not None and c.declared is not None and c.sent != c.declared and (
-                    dec.is_sim or (c.sent > 0 and not _line_count_tolerant(c.declared, c.sent, c.payload or b""))):
-                issues.append(f"event {ev.seq}: {c.event.line} declares {c.declared} bytes but {c.sent} were sent"
-                              + ("" if dec.is_sim else " (as far as the log shows)"))
-                entry["length_mismatch"] = True
-            if kind == "ca":
-                ca_loaded = ok or c.final is None
-                module_ski = None
-                for r in c.responses:
-                    if r.text == "SubjectKeyId":
-                        module_ski = ":".join(r.params).replace(":", "").upper()
-                    elif r.text == "No SubjectKeyId":
-                        module_ski = ""
-                entry["module_ski"] = module_ski
-                ca = None
-                blob = _shown_payload(dec, c)
-                if blob:
-                    try:
-                        (ca,) = devcert.parse(blob)
-                        entry.update(subject=ca.subject_cn, ski=devcert.hex_id(ca.ski) if ca.ski else None,
-                                     auth=devcert.hex_id(ca.auth), not_before=devcert.fmt_time(ca.not_before),
-                                     not_after=devcert.fmt_time(ca.not_after), key=f"{ca.key_type}-{ca.key_bits}",
-                                     form="PEM" if blob.lstrip().startswith(b"-----BEGIN") else "DER")
-                    except (devcert.CertError, ValueError) as exc:
-                        issues.append(f"event {ev.seq}: the CA payload is not a certificate the driver could read: "
-                                      f"{exc}")
-                    except Exception as exc:  # noqa: BLE001 - e.g. several certificates: report, do not crash
-                        issues.append(f"event {ev.seq}: the CA payload could not be read: {exc}")
-                if ca is not None and module_ski and ca.ski and module_ski != devcert.hex_id(ca.ski):
-                    issues.append(f"event {ev.seq}: the module reported SKI {module_ski} but the CA's SKI is "
-                                  f"{devcert.hex_id(ca.ski)}")
-            if kind == "auth":
-                auth_seen = auth_seen or not failed
-                auth_sent = (c.payload[: c.declared].decode("latin-1") if c.payload and c.sent else None)
-                entry["value"] = auth_sent
-                check: dict[str, Any] = {"event": ev.seq, "auth": auth_sent, "module_ski": module_ski,
-                                         "ca_auth": devcert.hex_id(ca.auth) if ca is not None else None}
-                if auth_sent is not None:
-                    norm = auth_sent.replace(":", "").strip()
-                    if not re.fullmatch(r"[0-9A-Fa-f]{40}", norm):
-                        issues.append(f"event {ev.seq}: auth '{auth_sent}' is not 40 hex digits")
-                    if ca is not None and norm.upper() != devcert.hex_id(ca.auth):
-                        issues.append(f"event {ev.seq}: auth {norm} does not match the loaded CA '{ca.subject_cn}' "
-                                      f"({'SKI' if ca.ski else 'key id'} {devcert.hex_id(ca.auth)})")
-                    if module_ski and norm.upper() != module_ski:
-                        issues.append(f"event {ev.seq}: auth {norm} differs from the SKI the module reported "
-                                      f"({module_ski})")
-                elif not ca_loaded:
-                    issues.append(f"event {ev.seq}: auth sent with no CA loaded before it")
-                auth_checks.append(check)
-            certs.append(entry)
-        elif c.name == "TIME":
-            if a and a[0].lstrip("-").isdigit() and not failed:
-                clock_set = int(a[0])
-                clock.append({"event": ev.seq, "set": clock_set, "date": devcert.fmt_time(devcert.from_epoch(clock_set))})
-                if not 1483228800 <= clock_set < 4102444800:
-                    issues.append(f"event {ev.seq}: the clock was set to an implausible "
-                                  f"{devcert.fmt_time(devcert.from_epoch(clock_set))}")
-            elif not a:
-                d = next((r.params[0] for r in c.responses if r.text == "Date" and r.params), None)
-                tm = next((r.params[0] for r in c.responses if r.text == "Time" and r.params), None)
-                if d and tm:
-                    clock.append({"event": ev.seq, "read": f"20{d.replace('.', '-')[:8]} {tm.replace('.', ':')} UTC"})
-        elif c.name == "SOCKON" and len(a) >= 4:
-            tls = a[3] not in ("t", "u")
-            sock: dict[str, Any] = {"event": ev.seq, "host": a[0], "port": a[1], "kind": a[3], "tls": tls}
-            cert_err = next((":".join(r.params) for r in c.responses if r.text == "Certificate Error"), None)
-            on = next((r for r in c.responses if r.text == "On"), None)
-            if tls:
-                sock["clock"] = devcert.fmt_time(devcert.from_epoch(clock_set)) if clock_set else None
-                if clock_set is None:
-                    issues.append(f"event {ev.seq}: TLS socket opened without setting the module clock first "
-                                  "(AT+S.TIME): certificate dates cannot be checked")
-                if not ca_loaded:
-                    issues.append(f"event {ev.seq}: TLS socket opened with no CA loaded (AT+S.TLSCERT=ca)")
-                elif not auth_seen:
-                    issues.append(f"event {ev.seq}: TLS socket opened with no auth sent (AT+S.TLSCERT=auth): "
-                                  "FW 1.0 does not extract the CA's SKI itself")
-                if ca is not None and clock_set is not None:
-                    try:
-                        devcert.check(ca, clock_set, fw, "ca")
-                    except devcert.CertError as exc:
-                        issues.append(f"event {ev.seq}: the loaded CA fails the driver's pre-flight check at "
-                                      f"that clock: {exc}")
-            if failed:
-                sock["result"] = f"failed: {c.final.line}" + (f" after Certificate Error:{cert_err}" if cert_err else "")
-                if cert_err:
-                    n = int(cert_err) if cert_err.isdigit() else None
-                    sock["certificate_error"] = cert_err
-                    sock["meaning"] = at_tables.CERTIFICATE_ERRORS_OBSERVED.get(n, "no reported meaning")
-            elif on is not None:
-                sid = on.params[-1] if on.params else "?"
-                sock.update(result="opened", id=sid, address=on.params[0] if on.params else None, ended="still open "
-                            "at the end of the log", written=0, read=0)
-                open_socks[sid] = sock
-            else:
-                sock["result"] = "no answer in the log"
-            sockets.append(sock)
-        elif c.name == "SOCKC" and a:
-            s = open_socks.get(a[0])
-            if s is not None and ok:
-                s["ended"] = "closed by the host (SOCKC)"
-                del open_socks[a[0]]
-        elif c.name == "SOCKW" and a and a[0] in open_socks:
-            open_socks[a[0]]["written"] += c.sent if c.sent is not None else (c.declared or 0)
-            if c.declared is not None and c.sent is not None and c.sent != c.declared and dec.is_sim:
-                issues.append(f"event {ev.seq}: {c.event.line} declares {c.declared} bytes but {c.sent} were sent")
-        elif c.name == "SOCKR" and len(a) > 1 and a[0] in open_socks and a[1].isdigit() and ok:
-            open_socks[a[0]]["read"] += int(a[1])
+            t.peer_closed(ev)
+        if c is not None:
+            t.command(ev, c)
     for e in dec.events:
         if e.kind == "error" and e.note.startswith("error") and "differs from the firmware" in e.note:
-            issues.append(f"event {e.seq}: {e.note}")
-    return {"fw": dec.fw, "fw_source": dec.fw_source, "certificates": certs, "auth": auth_checks, "clock": clock,
-            "sockets": sockets, "inconsistencies": issues}
+            t.issue(e, e.note)
+    return {"fw": dec.fw, "fw_source": dec.fw_source, "certificates": t.certs, "auth": t.auth_checks,
+            "clock": t.clock, "sockets": t.sockets, "inconsistencies": t.issues}
 
 
 # ------------------------------------------------------------------------------------------------ output

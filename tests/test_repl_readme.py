@@ -107,7 +107,13 @@ class Terminal:
 def test_make_repl_runs_every_readme_repl_example_as_printed(tmp_path: Path) -> None:
     readme = (REPO / "README.md").read_text()
     at_repl = examples(section(readme, "## At the REPL"))
-    driver = examples(section(readme, "## The driver").split("### API summary")[0])
+    driver_text = section(readme, "## The driver").split("### API summary")[0]
+    driver = examples(driver_text)
+    # the inline one: `m.at("AT+S.STS=fw_version")` ... returns the module's lines (`[...]`)
+    inline = re.search(r"`(m\.at\([^`]+\))` sends any command and returns the module's lines\s+\(`([^`]+)`\)",
+                       driver_text)
+    assert inline, "the README's m.at() example moved: update this test"
+    driver.append((inline[1], inline[2]))
     assert len(at_repl) == 3 and len(driver) >= 12, (at_repl, driver)  # the README's examples were found
 
     term = Terminal([SPWF04, "repl", "--flash", str(tmp_path / "flash"), "--peer-port", "0"])
@@ -127,6 +133,9 @@ def test_make_repl_runs_every_readme_repl_example_as_printed(tmp_path: Path) -> 
             assert f"[{n}/9] " in steps, steps
         assert "HTTP/1.0 200 ok" in steps and "SPWF04SA firmware 1.1.0" in steps, steps
 
+        # "press Ctrl-D first (a soft reset)", as the README says between the two sections
+        os.write(term.master, b"\x04")
+        assert b"soft reboot" in term.read_until(PROMPT, 30)
         for cmd, expected in driver:
             got = term.type(cmd.replace("4433", port[1]), 120)
             want = to_regex(expected.replace("4433", port[1]))

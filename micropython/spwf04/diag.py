@@ -22,7 +22,7 @@ def _first(m, sock, code, st):
     # The cause the module's number points at, or None (then the driver's own findings come first)
     if code == "5":  # a name mismatch as far as logs and the simulator tell
         n = sock.server_hostname
-        return ("certificate error 5 (name mismatch): server name '%s' is not in the server certificate's "
+        return ("certificate error 5 (name mismatch): server name '%s' must match the server certificate's "
                 "SAN/CN: connect with a name it carries, or reissue it" % n) if n else (
                 "certificate error 5 (name mismatch): no server name was sent; check the certificate's SAN/CN")
     if code == "3":  # meaning unsourced; the simulator's choice for dates at the module clock
@@ -30,9 +30,9 @@ def _first(m, sock, code, st):
                 "an intermediate is outside its validity at the module clock %s: check their dates "
                 "(openssl x509 -noout -dates) against it" % _clock(m))
     if code == "23" and st.ca is not None:  # "the CA could not be found", as users reported it
-        return ("certificate error 23 (issuer not found) after CA '%s' (key id %s sent as auth): the server "
-                "must send its intermediate CA(s) (a missing intermediate), or its chain is issued by another "
-                "CA (its AKI must be that id)" % (st.ca, st.auth))
+        return ("certificate error 23 (issuer not found) after CA '%s' (key id %s sent as auth): a missing "
+                "intermediate (the server must send the CA(s) between its certificate and that CA), or a chain "
+                "not issued by that CA (its AKI must be that id)" % (st.ca, st.auth))
     return None
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from spwf04_tools import flash as F
-from spwf04_tools import flashimage as fi
 
 SPWF04 = str(Path(sys.executable).with_name("spwf04"))
 

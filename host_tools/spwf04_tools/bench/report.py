@@ -113,27 +113,29 @@ def table(meta: dict[str, Any], transfers: list[Transfer], cpu: list[CpuFigure],
         L.append("")
         L.append(f"Throughput: {meta['size'] // 1024} KiB each way through the simulator; payload bytes/s on the "
                  "board clock / line rate (baud/10)")
-        L.append(f"  {'baud':>6}  {'link':5}  {'direction':9}  {'driver':>7}  {'ST Mbed':>7}  {'x ST':>5}  "
-                 f"{'AT cmds/KiB':>13}  {'+WIND/KiB':>11}")
+        L.append(f"  {'baud':>6}  {'link':5}  {'direction':9}  {'driver':>7}  {'rm=730':>7}  {'ST Mbed':>7}  "
+                 f"{'x ST':>5}  {'AT cmds/KiB':>13}  {'+WIND/KiB':>11}")
         idx = {(t.strategy, t.security, t.direction, t.baud): t for t in transfers}
         for baud in sorted({t.baud for t in transfers}):
             for sec in ("plain", "tls"):
                 for d in ("recv", "send"):
                     a, b = idx.get(("driver", sec, d, baud)), idx.get(("mbed", sec, d, baud))
-                    if a is None and b is None:
+                    c = idx.get(("driver730", sec, d, baud))
+                    if a is None and b is None and c is None:
                         continue
                     gain = f"{a.ratio / b.ratio:5.2f}" if a and b and not a.error and not b.error and b.ratio else "    -"
                     kib = meta["size"] / 1024
-                    cmds = "/".join(f"{t.commands_per_kib:.1f}" if t and not t.error else "-" for t in (a, b))
-                    winds = "/".join(f"{t.winds / kib:.1f}" if t and not t.error else "-" for t in (a, b))
+                    cmds = "/".join(f"{t.commands_per_kib:.1f}" if t and not t.error else "-" for t in (a, c, b))
+                    winds = "/".join(f"{t.winds / kib:.1f}" if t and not t.error else "-" for t in (a, c, b))
                     L.append(f"  {baud:>6}  {'TLS' if sec == 'tls' else 'plain':5}  "
-                             f"{'receive' if d == 'recv' else 'send':9}  {_pct(a):>7}  {_pct(b):>7}  {gain:>5}  "
-                             f"{cmds:>13}  {winds:>11}")
+                             f"{'receive' if d == 'recv' else 'send':9}  {_pct(a):>7}  {_pct(c):>7}  {_pct(b):>7}  "
+                             f"{gain:>5}  {cmds:>13}  {winds:>11}")
         failed = [t for t in transfers if t.error]
         for t in failed:
             L.append(f"  FAILED {t.label}: {t.error}")
-        L.append("  (AT cmds and +WIND per KiB: driver/ST Mbed; commands from the simulator's record, open/close "
-                 "excluded)")
+        L.append("  (driver: read_max 4096; rm=730: the driver at read_max 730, the default on a real module; x ST: "
+                 "driver/ST Mbed. AT cmds and +WIND per KiB: driver/rm=730/ST Mbed; commands from the simulator's "
+                 "record, open/close excluded)")
     if cpu:
         L.append("")
         L.append("CPU: machine instructions per payload byte on this host's unix port (callgrind), "

@@ -72,6 +72,15 @@ def test_private_key_is_named_and_never_copied_or_shown(tmp_path, port, pkis):
     assert body not in line
 
 
+def test_certificate_with_its_private_key_is_refused(tmp_path, port, pkis):
+    """A 'combined' PEM (certificate plus key) would put the key on the board's flash."""
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(pkis["good"].ca.pem.read_bytes() + pkis["good"].ca.key_pem.read_bytes())
+    (line,) = refused(deploy(port[0], "--ca", str(ca)), port[1])
+    assert line == ("ca.pem holds a private key besides a certificate: pass the CA certificate alone (a private "
+                    "key must never go to the board)")
+
+
 @pytest.mark.parametrize("content,expect", [
     (b"", "is empty: pass the CA certificate (BEGIN CERTIFICATE)"),
     (b"\x13\x37 this is not a certificate at all \xff" * 20, "holds no readable X.509 certificate"),

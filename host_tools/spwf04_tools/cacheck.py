@@ -24,12 +24,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 # ST support: stored certificate bundle (TLSCERT=cert / tls.cert); unknown whether it caps `ca`, but the
 # driver refuses a larger CA, so the host does too.
 MAX_STORED = 1475
-FIRMWARES = ("1.0", "1.1")
 CA_HINT = "pass the CA certificate (BEGIN CERTIFICATE)"
 
 # PEM labels that are not certificates, with what to call them in a message.
+_PRIVATE_KEY = re.compile(rb"-----BEGIN (?:RSA |EC |DSA |ENCRYPTED |OPENSSH )?PRIVATE KEY-----")
 _OTHER_PEM = (
-    (re.compile(rb"-----BEGIN (?:RSA |EC |DSA |ENCRYPTED |OPENSSH )?PRIVATE KEY-----"), "a private key"),
+    (_PRIVATE_KEY, "a private key"),
     (re.compile(rb"-----BEGIN (?:RSA )?PUBLIC KEY-----"), "a public key"),
     (re.compile(rb"-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----"), "a certificate request (CSR)"),
     (re.compile(rb"-----BEGIN X509 CRL-----"), "a certificate revocation list"),
@@ -62,6 +62,9 @@ def read_ca(path: str | Path) -> CAFile:
                            "(PEM or DER)") from None
     if not data.strip():
         raise CAInputError(f"CA file {p} is empty: {CA_HINT}")
+    if _PRIVATE_KEY.search(data) and b"-----BEGIN CERTIFICATE-----" in data:
+        raise CAInputError(f"{p.name} holds a private key besides a certificate: pass the CA certificate alone "
+                           "(a private key must never go to the board)")
     other = _not_a_certificate(data)
     if other:
         raise CAInputError(f"{p.name} is {other}, not a certificate: {CA_HINT}")

@@ -138,6 +138,12 @@ def test_missing_files_for_every_option(tmp_path, port, pkis):
                         "with --port (e.g. /dev/ttyACM0; the virtual board prints its pty path)\n")
 
 
+def test_a_port_that_is_no_serial_port_is_one_line(tmp_path, pkis):
+    r = deploy("/dev/null", "--ca", str(pkis["good"].ca.pem))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.startswith("deploy failed: cannot open the board's port /dev/null (") and r.stderr.count("\n") == 1
+
+
 def test_a_good_ca_goes_on_to_the_board(tmp_path, port, pkis):
     """The control: the same command with a usable CA does talk to the port (and EC on FW 1.1 is fine)."""
     for ca in (pkis["good"].ca.pem, pkis["good"].ca.der, pkis["ec"].ca.pem):

@@ -19,6 +19,7 @@ import logging
 import time
 from pathlib import Path
 
+from mpremote.transport import TransportError
 from mpremote.transport_serial import SerialTransport
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,11 @@ class DeviceTimeout(DeviceError):
 class DeviceLink:
     def __init__(self, port: str, baudrate: int = 115200, soft_reset: bool = False) -> None:
         self.port = port
-        self.transport = SerialTransport(port, baudrate=baudrate)
+        try:
+            self.transport = SerialTransport(port, baudrate=baudrate)
+        except TransportError as exc:  # not a serial port, busy, no permission: one line, not a traceback
+            raise DeviceError(f"cannot open the board's port {port} ({exc}): check --port, and that no other "
+                              "program (mpremote, a terminal) holds it") from None
         self.serial = self.transport.serial
         self._pending = b""  # bytes read from the board past what the last step needed
         self.transport.enter_raw_repl(soft_reset=soft_reset)

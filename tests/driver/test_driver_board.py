@@ -329,11 +329,19 @@ s.close()
 
 
 # ------------------------------------------------------------------------------------------------ TLS
-@pytest.mark.parametrize("progress", ["httpget", "loading"])
-@pytest.mark.parametrize("fw", ["1.0", "1.1"])
-def test_tls_socket_echo(driver, board, sim_clean, pki, fw, progress):
-    """Both guesses at a secure SOCKON's progress lines (HTTPGET's `Skip CA` + `Loading`, or `Loading` only)."""
-    sim_clean.reconfigure(fw=fw, behaviour=Behaviour(sockon_tls_progress=progress))
+TLS_VARIANTS = {
+    "httpget": Behaviour(sockon_tls_progress="httpget"),  # HTTPGET's `Skip CA` + `Loading` lines (default)
+    "loading": Behaviour(sockon_tls_progress="loading"),  # `Loading` lines only
+    "skip-ca-no-ca-only": Behaviour(skip_ca_line="no_ca"),  # `Skip CA` only without a CA
+    "fw10-extracts-ski": Behaviour(fw10_ski="extract"),  # FW 1.0 prints `SubjectKeyId:` like FW 1.1
+}
+
+
+@pytest.mark.parametrize("fw,variant", [(fw, v) for fw in ("1.0", "1.1") for v in TLS_VARIANTS
+                                         if fw == "1.0" or not v.startswith("fw10")])
+def test_tls_socket_echo(driver, board, sim_clean, pki, fw, variant):
+    """Every guess at what a secure SOCKON prints (progress lines, `Skip CA`, FW 1.0's SKI line)."""
+    sim_clean.reconfigure(fw=fw, behaviour=TLS_VARIANTS[variant])
     p = pki["good"]
     put_ca(board, p.ca.pem, "ca.pem")
     with EchoTLSServer(p.fullchain_pem, p.server.key_pem, ciphers=FW10_CIPHERS) as srv:

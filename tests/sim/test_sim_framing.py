@@ -436,3 +436,18 @@ def test_reconfigure_firmware_profile(module: Module) -> None:
     module.link.drain(0.1)
     assert module.link.cmd(b"AT+S.STS=fw_version") == b"AT+S.STS=fw_version\r\nAT-S.Var:fw_version=1.0.0\r\nAT-S.OK\r\n"
     assert module.link.cmd(b"AT+S.GCFG=console_verbose").endswith(b"console_verbose=0\r\nAT-S.OK\r\n")
+
+
+def test_variables_as_observed(make_module) -> None:
+    """Accepted on FW 1.1 in a real log (wifi_tx_power, ip_use_v6, ip_use_tftpd) or in the firmware's table
+    (ip_use_dhcpd); the simulator's former inventions are unknown variables (error 4)."""
+    link = make_module().link
+    link.cmd(b"AT+S.SCFG=console_echo,0")
+    for name in (b"wifi_tx_power", b"ip_use_v6", b"ip_use_tftpd", b"ip_use_dhcpd"):
+        out = link.cmd(b"AT+S.GCFG=" + name)
+        assert out.startswith(b"AT-S.Var:" + name + b"=") and out.endswith(b"AT-S.OK\r\n"), out
+    assert link.cmd(b"AT+S.SCFG=wifi_tx_power,10") == b"AT-S.OK\r\n"
+    assert link.cmd(b"AT+S.SCFG=ip_use_tftpd,1") == b"AT-S.OK\r\n"
+    for name in (b"ip_use_dhcps", b"wind_off_reserved", b"wifi_dtim_wakeup", b"ip_sockd_timeout"):
+        assert link.cmd(b"AT+S.GCFG=" + name) == b"AT-S.ERROR:4:Variable not found\r\n"
+        assert link.cmd(b"AT+S.SCFG=" + name + b",1") == b"AT-S.ERROR:4:Variable not found\r\n"

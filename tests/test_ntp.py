@@ -15,7 +15,7 @@ import pytest
 
 from spwf04_tools import device_path
 from spwf04_tools.pki import build_pki
-from spwf04_tools.sim.config import DEFAULT_AP
+from spwf04_tools.sim.config import DEFAULT_AP, Behaviour
 from spwf04_tools.sntp_server import SntpServer, build_reply, build_request
 from spwf04_tools.tls_server import FW10_CIPHERS, OpenSSLServer
 
@@ -56,9 +56,12 @@ def _lines(sim, prefix: str) -> list[str]:
 
 
 @pytest.mark.virtual_only
-def test_fw11_uses_the_module_ntp_client(board, driver, sim) -> None:
+@pytest.mark.parametrize("reply", ["async", "sync"])
+def test_fw11_uses_the_module_ntp_client(board, driver, sim, reply: str) -> None:
+    # both guesses at AT+S.NTP's answer: OK then +WIND:84 (async), or busy, +WIND:84, OK (sync)
     with SntpServer(epoch=SERVED) as srv:
-        sim.reconfigure(ntp_port=srv.port)  # the module's client asks port 123; the simulator maps it here
+        # the module's client asks port 123; the simulator maps it here
+        sim.reconfigure(ntp_port=srv.port, behaviour=Behaviour(ntp_reply=reply))
         r = _sync(board, "127.0.0.1")
         now = srv.now()
     assert r["via"] == VIA_MODULE
@@ -113,11 +116,13 @@ def test_fw11_with_another_port_asks_over_udp(board, driver, sim) -> None:
 
 
 @pytest.mark.virtual_only
-@pytest.mark.parametrize("fw", ["1.1", "1.0"])
+@pytest.mark.parametrize("fw", ["1.1", "1.1-sync", "1.0"])
 def test_no_answer_is_a_clear_timeout_within_the_bound(board, driver, sim, fw: str) -> None:
+    reply = "sync" if fw.endswith("-sync") else "async"
+    fw = fw[:3]
     sim.reconfigure(fw=fw)
     with SntpServer(silent=True) as srv:
-        sim.reconfigure(ntp_port=srv.port)
+        sim.reconfigure(ntp_port=srv.port, behaviour=Behaviour(ntp_reply=reply))
         server = "127.0.0.1" if fw == "1.1" else f"127.0.0.1:{srv.port}"
         r = _sync(board, server, timeout_ms=4000)
     assert r["errno"] == 110  # ETIMEDOUT

@@ -100,7 +100,9 @@ def _by_module(m, host, t, ms):
 
     m.on_wind = hook
     try:
-        m.cmd("AT+S.NTP")  # (the answer may come before or after AT-S.OK: both are seen here)
+        # (the indication may come before or after AT-S.OK - both are seen here - and a module that asks before
+        # answering may take the whole bound)
+        m.cmd("AT+S.NTP", None, max(m.timeout, ms - _ms(t)))
         if not m._wait(lambda: got or m._reset_exc is not None, ms - _ms(t)):
             return None
         m._check()

@@ -134,3 +134,18 @@ def test_udp_socket_ignores_icmp_port_unreachable(make_module) -> None:
     assert b"+WIND:58" not in link.quiet(1.5)
     assert link.cmd(b"AT+S.SOCKQ=0") == b"AT-S.Query:0\r\nAT-S.OK\r\n"
     assert link.cmd(b"AT+S.SOCKC=0") == b"AT-S.OK\r\n"
+
+
+def test_sync_reply_variant(make_module) -> None:
+    # Behaviour.ntp_reply="sync": the module is busy while it asks, the indication comes before the OK
+    from spwf04_tools.sim import Behaviour
+
+    with SntpServer(epoch=SERVED) as srv:
+        m = _joined(make_module, ntp_port=srv.port, behaviour=Behaviour(ntp_reply="sync"))
+        m.link.cmd(b"AT+S.SCFG=ip_ntp_server1,127.0.0.1")
+        assert m.link.cmd(b"AT+S.NTP") == b"+WIND:84:NTP Server delivery\r\nAT-S.OK\r\n"
+        assert abs(_module_clock(m.link) - srv.now()) <= 2
+    with SntpServer(silent=True) as srv:
+        m.sim.reconfigure(ntp_port=srv.port)
+        assert m.link.cmd(b"AT+S.NTP", timeout=10) == b"AT-S.OK\r\n"  # after the whole wait, no indication
+        assert srv.requests == 1

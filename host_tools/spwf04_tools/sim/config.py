@@ -143,6 +143,9 @@ class Behaviour:
     rx_overflow: str = "hold"
     payload_cap: int | None = None  # 730: SOCKW/SOCKR larger than this fail (Mbed's workaround suggests a limit)
     payload_cap_style: str = "error"  # SOCKR above the cap: error (32) | short (AT-S.Reading:<cap>:..., cap bytes)
+    # AT+S.NTP (behaviour unknown): async (AT-S.OK at once, +WIND:84 when the answer comes) | sync (busy until the
+    # query ends: +WIND:84, then AT-S.OK; no answer: AT-S.OK alone)
+    ntp_reply: str = "async"
     max_line: int = 512  # command line limit (bytes before the CR)
     join_retries: int = 2  # join attempts after a failed one
     wifi_mode_default: int = 1  # factory wifi_mode

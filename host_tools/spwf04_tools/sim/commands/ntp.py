@@ -6,7 +6,8 @@ their behaviour is unknown. Everything this file does beyond those names is infe
 docs/simulator.md ("NTP"):
 
 - `AT+S.NTP` takes no parameter (any -> 6), needs the link up (else 44), answers `AT-S.OK` at once and
-  queries in the background; a query already running is not started twice.
+  queries in the background (`Behaviour.ntp_reply="sync"`: busy until the query ends, +WIND:84 before the
+  OK); a query already running is not started twice.
 - The query is a real SNTP request over UDP (RFC 4330, VN 4) to `ip_ntp_server1`, then `ip_ntp_server2` if
   the first gives no valid answer within `Timing.ntp_timeout` (0.0.0.0 = not set; none set: nothing is
   sent). The port is `SimConfig.ntp_port` (the real module's is 123, which needs root on the test host).
@@ -27,7 +28,7 @@ from typing import Callable
 
 from ... import at_tables as at
 from ...sntp_server import SntpError, build_request, parse_reply
-from ..engine import Cmd, Command, Engine
+from ..engine import Async, AsyncOp, Cmd, Command, Engine
 from . import netpolicy
 
 log = logging.getLogger("spwf04_tools.sim")
@@ -38,18 +39,44 @@ SERVER_VARS = ("ip_ntp_server1", "ip_ntp_server2")
 UNSET = "0.0.0.0"
 
 
-def cmd_ntp(eng: Engine, cmd: Cmd) -> None:
+def cmd_ntp(eng: Engine, cmd: Cmd) -> Async | None:
     if eng.config.fw not in NTP_PROFILES:
         eng.error(at.ERR_COMMAND_NOT_FOUND)  # FW 1.0: no such command (as the module answers any unknown one)
-        return
+        return None
     if cmd.raw_params is not None:
         eng.error(at.ERR_TOO_MANY_ARGS)
-        return
+        return None
     if eng.link != "up":
         eng.error(at.ERR_WAIT_CONNECTION_UP)
-        return
+        return None
+    servers = _servers(eng)
+    if eng.config.behaviour.ntp_reply == "sync" and servers and getattr(eng, "_ntp_gen", None) != eng.gen:
+        return eng.run_async(SyncQuery(eng, servers))
     eng.ok()
     start_query(eng, "AT+S.NTP")
+    return None
+
+
+class SyncQuery(AsyncOp):
+    """AT+S.NTP with ntp_reply="sync": the module is busy while it asks; +WIND:84 (if any), then AT-S.OK."""
+
+    name = "ntp"
+
+    def __init__(self, eng: Engine, servers: list[str]) -> None:
+        self.eng, self.servers = eng, servers
+        self.port, self.timeout = eng.config.ntp_port, eng.config.timing.ntp_timeout
+        eng._ntp_gen = eng.gen  # type: ignore[attr-defined]
+
+    def work(self, cancelled: Callable[[], bool]) -> tuple[float, float, str] | None:
+        return _ask_servers(self.eng, self.servers, self.port, self.timeout)
+
+    def done(self, result: tuple[float, float, str] | None) -> None:
+        _finished(self.eng, result, "AT+S.NTP", periodic=False)
+        self.eng.ok()
+
+
+def _servers(eng: Engine) -> list[str]:
+    return [str(eng.cfg[v]) for v in SERVER_VARS if str(eng.cfg[v]) != UNSET]
 
 
 def link_up(eng: Engine) -> None:
@@ -60,7 +87,7 @@ def link_up(eng: Engine) -> None:
 
 def start_query(eng: Engine, why: str, periodic: bool = False) -> None:
     """Query the configured servers in a worker thread; the result comes back as an engine event."""
-    servers = [str(eng.cfg[v]) for v in SERVER_VARS if str(eng.cfg[v]) != UNSET]
+    servers = _servers(eng)
     if not servers:
         log.info("NTP (%s): no server set (ip_ntp_server1/2 are %s): nothing sent", why, UNSET)
         return

@@ -103,6 +103,38 @@ def _pct(t: Transfer | None) -> str:
     return "failed" if t.error else f"{t.ratio:.1%}"
 
 
+def _throughput_lines(meta: dict[str, Any], transfers: list[Transfer]) -> list[str]:
+    """The throughput table: read_max 4096, read_max 730 and ST's strategy side by side."""
+    L: list[str] = []
+    L.append("")
+    L.append(f"Throughput: {meta['size'] // 1024} KiB each way through the simulator; payload bytes/s on the "
+             "board clock / line rate (baud/10)")
+    L.append(f"  {'baud':>6}  {'link':5}  {'direction':9}  {'driver':>7}  {'rm=730':>7}  {'ST Mbed':>7}  "
+             f"{'x ST':>5}  {'AT cmds/KiB':>13}  {'+WIND/KiB':>11}")
+    idx = {(t.strategy, t.security, t.direction, t.baud): t for t in transfers}
+    for baud in sorted({t.baud for t in transfers}):
+        for sec in ("plain", "tls"):
+            for d in ("recv", "send"):
+                a, b = idx.get(("driver", sec, d, baud)), idx.get(("mbed", sec, d, baud))
+                c = idx.get(("driver730", sec, d, baud))
+                if a is None and b is None and c is None:
+                    continue
+                gain = f"{a.ratio / b.ratio:5.2f}" if a and b and not a.error and not b.error and b.ratio else "    -"
+                kib = meta["size"] / 1024
+                cmds = "/".join(f"{t.commands_per_kib:.1f}" if t and not t.error else "-" for t in (a, c, b))
+                winds = "/".join(f"{t.winds / kib:.1f}" if t and not t.error else "-" for t in (a, c, b))
+                L.append(f"  {baud:>6}  {'TLS' if sec == 'tls' else 'plain':5}  "
+                         f"{'receive' if d == 'recv' else 'send':9}  {_pct(a):>7}  {_pct(c):>7}  {_pct(b):>7}  "
+                         f"{gain:>5}  {cmds:>13}  {winds:>11}")
+    failed = [t for t in transfers if t.error]
+    for t in failed:
+        L.append(f"  FAILED {t.label}: {t.error}")
+    L.append("  (driver: read_max 4096; rm=730: the driver at read_max 730, the default on a real module; x ST: "
+             "driver/ST Mbed. AT cmds and +WIND per KiB: driver/rm=730/ST Mbed; commands from the simulator's "
+             "record, open/close excluded)")
+    return L
+
+
 def table(meta: dict[str, Any], transfers: list[Transfer], cpu: list[CpuFigure], mem: Memory | None,
           size: Size | None, tgts: list[Target]) -> str:
     L: list[str] = []
@@ -110,32 +142,7 @@ def table(meta: dict[str, Any], transfers: list[Transfer], cpu: list[CpuFigure],
     L.append(f"spwf04 benchmarks, {meta['date']} on {m['host']} ({m['cpu']}, {m['cores']} cores, "
              f"{m['os']}); MicroPython {meta.get('micropython', '?')} unix port; simulator FW {meta['fw']}")
     if transfers:
-        L.append("")
-        L.append(f"Throughput: {meta['size'] // 1024} KiB each way through the simulator; payload bytes/s on the "
-                 "board clock / line rate (baud/10)")
-        L.append(f"  {'baud':>6}  {'link':5}  {'direction':9}  {'driver':>7}  {'rm=730':>7}  {'ST Mbed':>7}  "
-                 f"{'x ST':>5}  {'AT cmds/KiB':>13}  {'+WIND/KiB':>11}")
-        idx = {(t.strategy, t.security, t.direction, t.baud): t for t in transfers}
-        for baud in sorted({t.baud for t in transfers}):
-            for sec in ("plain", "tls"):
-                for d in ("recv", "send"):
-                    a, b = idx.get(("driver", sec, d, baud)), idx.get(("mbed", sec, d, baud))
-                    c = idx.get(("driver730", sec, d, baud))
-                    if a is None and b is None and c is None:
-                        continue
-                    gain = f"{a.ratio / b.ratio:5.2f}" if a and b and not a.error and not b.error and b.ratio else "    -"
-                    kib = meta["size"] / 1024
-                    cmds = "/".join(f"{t.commands_per_kib:.1f}" if t and not t.error else "-" for t in (a, c, b))
-                    winds = "/".join(f"{t.winds / kib:.1f}" if t and not t.error else "-" for t in (a, c, b))
-                    L.append(f"  {baud:>6}  {'TLS' if sec == 'tls' else 'plain':5}  "
-                             f"{'receive' if d == 'recv' else 'send':9}  {_pct(a):>7}  {_pct(c):>7}  {_pct(b):>7}  "
-                             f"{gain:>5}  {cmds:>13}  {winds:>11}")
-        failed = [t for t in transfers if t.error]
-        for t in failed:
-            L.append(f"  FAILED {t.label}: {t.error}")
-        L.append("  (driver: read_max 4096; rm=730: the driver at read_max 730, the default on a real module; x ST: "
-                 "driver/ST Mbed. AT cmds and +WIND per KiB: driver/rm=730/ST Mbed; commands from the simulator's "
-                 "record, open/close excluded)")
+        L += _throughput_lines(meta, transfers)
     if cpu:
         L.append("")
         L.append("CPU: machine instructions per payload byte on this host's unix port (callgrind), "

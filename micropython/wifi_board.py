@@ -9,6 +9,7 @@ import sys
 import spwf04_pins as pins
 
 VIRTUAL = sys.platform == "linux"  # the MicroPython unix port = the virtual board
+QEMU = sys.platform == "qemu"  # MicroPython's qemu port = the 32-bit virtual board (USART registers)
 
 
 def uart(uart_id=None, baudrate=pins.UART_BAUD):
@@ -17,6 +18,10 @@ def uart(uart_id=None, baudrate=pins.UART_BAUD):
         import tcp_uart
 
         return tcp_uart.TcpUart(tcp_uart.module_address(), baudrate=baudrate, rxbuf=pins.UART_RXBUF)
+    if QEMU:
+        import usart_poll
+
+        return usart_poll.PolledUsart(usart_poll.USART2, baudrate=baudrate, rxbuf=pins.UART_RXBUF)
     from machine import UART
 
     uid = pins.UART_ID if uart_id is None else uart_id
@@ -34,6 +39,10 @@ def _pin(name, value):
         import tcp_uart
 
         return tcp_uart.VirtualPin(name, value)
+    if QEMU:
+        import usart_poll
+
+        return usart_poll.LinePin(name, value)
     from machine import Pin
 
     return Pin(name, Pin.OUT, value=value)

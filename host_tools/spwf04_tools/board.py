@@ -188,7 +188,7 @@ class VirtualBoard:
                 if key.data == "host":
                     if data:
                         self._track_mode(data)
-                        self._write(self._mp_master, data)
+                        self._to_board(data)
                 elif data:
                     self._to_host(data)
             if self._proc and self._proc.poll() is not None and not self._stopping.is_set():
@@ -199,6 +199,10 @@ class VirtualBoard:
                     self._respawn()
                     sel.register(self._mp_master, selectors.EVENT_READ, "mp")
         sel.close()
+
+    def _to_board(self, data: bytes) -> None:
+        """Bytes the host program sent to the board's console."""
+        self._write(self._mp_master, data)
 
     def _to_host(self, data: bytes) -> None:
         """What MicroPython printed, to the host's port. A real board ends its lines with CR LF; the unix port

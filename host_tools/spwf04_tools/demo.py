@@ -60,10 +60,11 @@ class VirtualRig:
 
 def start_virtual_rig(stack: ExitStack, work: Path, fw: str, timeout: float, *, flash: Path | None = None,
                       heap: str = DEFAULT_HEAP, peer_port: int | None = None, wrong_ca: bool = False,
-                      say=print) -> VirtualRig:
+                      qemu: Path | None = None, say=print) -> VirtualRig:
     """Start everything (stopped when `stack` closes). peer_port: the s_server's port (None: any free one);
     wrong_ca: also make a CA with the server CA's name but another key (pki.wrong_ca), for the README's
-    example of a failing TLS open."""
+    example of a failing TLS open; qemu: the 32-bit board's firmware.elf, to run that board instead of the
+    unix-port one."""
     say(f"== test PKI (CA with SKI, AKI, CRL distribution point; server certificate) in {work}")
     pki = build_pki(work / "pki", PKIOptions(wrong_ca=wrong_ca))
     server = stack.enter_context(OpenSSLServer(pki.server.pem, pki.server.key_pem, chain=pki.chain_pem,
@@ -75,10 +76,17 @@ def start_virtual_rig(stack: ExitStack, work: Path, fw: str, timeout: float, *, 
     stack.callback(sim.stop)
     host, port = sim.uart_address
     say(f"== SPWF04SA simulator (FW {fw}) on {host}:{port}, access point '{DEFAULT_AP.ssid}'")
-    board = VirtualBoard(flash or work / "flash", heap=heap, module=f"{host}:{port}")
+    if qemu:
+        from .qemu_board import QemuBoard
+
+        board: VirtualBoard = QemuBoard(qemu, state_dir=flash or work / "qemu", module=f"{host}:{port}")
+        kind = "32-bit virtual NUCLEO-F401RE (qemu)"
+    else:
+        board = VirtualBoard(flash or work / "flash", heap=heap, module=f"{host}:{port}")
+        kind = "virtual NUCLEO-F401RE"
     board.start()
     stack.callback(board.stop)
-    say(f"== virtual NUCLEO-F401RE on {board.device}")
+    say(f"== {kind} on {board.device}")
     cfg = {"ssid": DEFAULT_AP.ssid, "key": DEFAULT_AP.passphrase, "host": server.host, "port": server.port,
            "server_name": "localhost", "request": REQUEST, "security": "tls", "timeout": timeout}
     cfg_path = work / "client_config.json"

@@ -1,0 +1,8 @@
+# Freeze manifest of the 32-bit virtual board: what the NUCLEO_F401RE_SPWF04 firmware freezes (asyncio as
+# in the stm32 port's manifest, the driver set from the top-level manifest.py) plus `requests` (frozen in
+# both: on the F401RE it would not fit the heap as .mpy files) and the qemu board's own parts.
+include("$(MPY_DIR)/extmod/asyncio")
+require("requests")
+include("../../manifest.py")
+module("usart_poll.py", base_path="../../micropython")
+module("_qemu_boot.py")

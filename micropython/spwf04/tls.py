@@ -37,9 +37,12 @@ def _nomem(what):
 
     gc.collect()
     free = gc.mem_free() if hasattr(gc, "mem_free") else -1
-    return OSError(errno.ENOMEM, "%s: out of memory (%d bytes free, no block large enough): call it early "
-                   "(right after m.init(), before big buffers), or drop objects you hold and call gc.collect()"
-                   % (what, free))
+    try:
+        return OSError(errno.ENOMEM, "%s: out of memory (%d bytes free, no block large enough): call it early "
+                       "(right after m.init(), before big buffers), or drop objects you hold and call "
+                       "gc.collect()" % (what, free))
+    except MemoryError:  # not even room to format that: the constant text needs no new string
+        return OSError(errno.ENOMEM, "out of memory: call it right after m.init(), or free memory first")
 
 
 class TLSStore:
@@ -83,7 +86,7 @@ class TLSStore:
         check: pre-flight (dates at the module clock, CA flag, key type for this firmware, size of what is
         sent) before any AT traffic. encoding: None sends what worked on this firmware (FW 1.0 PEM, FW 1.1
         DER), or 'pem' / 'der' / 'asis'. Returns the Certificate. Out of memory: OSError(ENOMEM) with advice,
-        before any AT traffic (everything sent is made first)."""
+        before any TLSCERT command (everything sent is made first)."""
         try:
             c, blob, auth, valid = self._prepare(data, path, check, encoding)
         except MemoryError:

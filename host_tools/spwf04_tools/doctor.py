@@ -476,7 +476,13 @@ def _check_ca(f: _Findings, ca: CAFile, anchor: x509.Certificate, now: int | Non
         f.add("sig_alg_unsupported", "warning", f"CA '{name}' is self-signed with MD5",
               "Trust anchors' own signatures are normally not checked, but some stacks refuse MD5 anywhere.",
               "Reissue the CA with SHA-256.")
-    # size of what the driver sends (PEM on FW 1.0, DER on FW 1.1, as tls.py's load_ca does by default)
+    blob = _check_ca_size(f, ca, anchor, fw)
+    _cross_check_driver(f, anchor, blob, now, fw)
+
+
+def _check_ca_size(f: _Findings, ca: CAFile, anchor: x509.Certificate, fw: str) -> bytes:
+    """The size of what the driver sends (PEM on FW 1.0, DER on FW 1.1, as tls.py's load_ca does by default)
+    against the limit; returns those bytes."""
     blob, enc = driver_blob(ca, anchor, fw)
     other = "DER" if enc == "PEM" else "PEM"
     other_len = len(der(anchor)) if other == "DER" else len(driver_blob(ca, anchor, "1.0")[0])
@@ -491,7 +497,7 @@ def _check_ca(f: _Findings, ca: CAFile, anchor: x509.Certificate, now: int | Non
               else "Use a CA with a smaller certificate (RSA-2048 or EC P-256, fewer extensions, shorter names).")
     else:
         f.add("ca_size_ok", "ok", f"CA as {enc}: {len(blob)} bytes (limit {MAX_STORED})")
-    _cross_check_driver(f, anchor, blob, now, fw)
+    return blob
 
 
 _DEVICE_CODES = {"expired": "ca_expired", "not_yet_valid": "ca_not_yet_valid", "clock_unset": "clock_unset",

@@ -36,17 +36,19 @@ fuzz: setup
 soak: setup
 	$(VENV)/bin/pytest -m soak --soak $(PYTEST_ARGS)
 
-# The firmware needs only the tool itself (the venv with the base dependencies), arm-none-eabi-gcc and the
-# MicroPython tree: no apt, no test extras, no network (FETCH_SUBMODULES=1 fetches missing submodules only).
+# The firmware needs only arm-none-eabi-gcc, the MicroPython tree and a Python: the venv's when there is
+# one, else python3 on host_tools (the firmware tool uses the standard library only). No setup, no apt, no
+# pip, no network (FETCH_SUBMODULES=1 fetches missing submodules only, never moves present ones).
+firmware:
+	PYTHONPATH=host_tools $(if $(wildcard $(PY)),$(PY),$(PYTHON)) -m spwf04_tools.cli firmware \
+		$(if $(MICROPY_DIR),--micropython-dir $(MICROPY_DIR)) -j $(or $(JOBS),2) $(if $(FETCH_SUBMODULES),--fetch-submodules)
+
 $(VENV)/bin/spwf04:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -e .
 
-firmware: $(VENV)/bin/spwf04
-	$(VENV)/bin/spwf04 firmware $(if $(MICROPY_DIR),--micropython-dir $(MICROPY_DIR)) -j $(or $(JOBS),2) \
-		$(if $(FETCH_SUBMODULES),--fetch-submodules)
-
 flash: $(VENV)/bin/spwf04
+	$(VENV)/bin/pip show --quiet pyocd >/dev/null 2>&1 || $(VENV)/bin/pip install --quiet -e '.[flash]'
 	$(VENV)/bin/spwf04 flash $(FLASH_ARGS)
 
 clean:

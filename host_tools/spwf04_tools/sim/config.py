@@ -150,6 +150,29 @@ class Behaviour:
     join_retries: int = 2  # join attempts after a failed one
     wifi_mode_default: int = 1  # factory wifi_mode
 
+    def __post_init__(self) -> None:
+        for name in BEHAVIOUR_CHOICES:
+            check_choice(name, getattr(self, name))
+
+
+# Behaviour fields that take one of a few words (checked here and by `spwf04 sim --set`)
+BEHAVIOUR_CHOICES: dict[str, tuple[str, ...]] = {
+    "masked_winds": ("drop", "defer"),
+    "tls_no_ca": ("fail", "skip"),
+    "httpget_no_ca": ("skip", "fail"),
+    "sockon_tls_progress": ("httpget", "loading", "none"),
+    "skip_ca_line": ("always", "no_ca"),
+    "fw10_ski": ("never", "extract"),
+    "rx_overflow": ("hold", "drop"),
+    "payload_cap_style": ("error", "short"),
+}
+
+
+def check_choice(name: str, value: object) -> None:
+    allowed = BEHAVIOUR_CHOICES.get(name)
+    if allowed is not None and value not in allowed:
+        raise ValueError(f"{name}={value!r}: use one of {', '.join(allowed)}")
+
 
 @dataclass
 class Timing:

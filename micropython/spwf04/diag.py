@@ -63,7 +63,9 @@ def diagnose(m, sock, err):
     if (m.fw or "")[:3] == "1.0":
         out.append("FW 1.0 needs static RSA key exchange, TLS <= 1.2 (e.g. AES128-SHA256)")
     if certerr is None:
-        out.append("no certificate error: is a TLS server at %s:%s?" % (sock.peer or ("the host", "the port")))
+        # (no certificate came: no server there, or none of the module's suites - AES-CBC, TLS <= 1.2 - accepted)
+        out.append("no certificate error: is a TLS server at %s:%s, accepting a suite the module offers (AES-CBC, "
+                   "TLS <= 1.2; spwf04 doctor --server lists them)?" % (sock.peer or ("the host", "the port")))
     # "1) ...; 2) ..."
     r = ""
     for i, t in enumerate(out):

@@ -115,7 +115,12 @@ def put_ca(board, path: Path, name: str) -> str:
 @pytest.mark.parametrize("fw", ["1.0", "1.1"])
 def test_bringup_join_and_clock(driver, board, sim_clean, fw):
     sim_clean.reconfigure(fw=fw)
-    out = board.exec(JOIN + """
+    # a fresh flash: the driver's own reset meets the first boot (FW 1.0: 1, 13, 65, 73, 0, 3, 32)
+    eng = sim_clean.engine
+    eng.call(lambda: eng.flash.save(type(eng.flash.load())()))
+    out = board.exec(UP + """
+print('73' if [w for w in m.winds if w.startswith('+WIND:73:')] else 'no73')
+""" + f"m.wlan.connect({SSID!r}, {KEY!r})\n" + """
 import time
 t = time.ticks_ms()
 while not [w for w in m.winds if w.startswith('+WIND:24:WiFi Up::')] and time.ticks_diff(time.ticks_ms(), t) < 5000:
@@ -125,7 +130,8 @@ print(len([w for w in m.winds if w.startswith('+WIND:24:')]))
 m.settime()
 print(m.clock(), m.time())
 """, timeout=60)
-    fwv, up, ip, ip2, n24, clock, back = out.split()
+    w73, fwv, up, ip, ip2, n24, clock, back = out.split()
+    assert w73 == ("73" if fw == "1.0" else "no73")
     # both WIND:24 lines came; the IPv6 one left the link and its IPv4 address as the first set them
     assert fwv == fw + ".0" and up == "True" and ip == ip2 == sim_clean.ip and n24 == "2"
     assert abs(int(clock) - time.time()) < 5 and abs(int(back) - int(clock)) <= 2
@@ -397,6 +403,28 @@ print(m.tls.auth in str(e))
     code, details, diagnosis, in_msg = out.strip().split("\n")
     assert code == "74 True" and "Certificate Error:" in details and in_msg == "True"
     assert "key id" in diagnosis and _key_id(p.wrong_ca.cert) in diagnosis
+
+
+@pytest.mark.parametrize("fw", ["1.0", "1.1"])
+def test_tls_server_with_no_suite_of_the_module(driver, board, sim_clean, pki, fw):
+    """A server accepting only GCM, ChaCha20 and Camellia suites: the module's offer has none of them, the
+    open fails as the module's would (error 74, no certificate error) and the diagnosis names the suites."""
+    sim_clean.reconfigure(fw=fw)
+    p = pki["good"]
+    put_ca(board, p.ca.pem, "ca.pem")
+    ciphers = "AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305:CAMELLIA256-SHA"
+    with OpenSSLServer(p.server.pem, p.server.key_pem, chain=p.chain_pem, ciphers=ciphers) as srv:
+        out = board.exec(JOIN + f"""
+m.settime()
+m.tls.load_ca(path='ca.pem')
+e = expect(ModuleError, m.socket(tls=True).connect, ('127.0.0.1', {srv.port}))
+print(e.code, e.details)
+print(e.diagnosis)
+""", timeout=90)
+    code, diagnosis = out.strip().split("\n")[-2:]
+    assert code == "74 []"  # no Certificate Error line, no progress lines
+    assert "no certificate error" in diagnosis and "suite the module offers" in diagnosis
+    assert "none of the module's suites" in sim_clean.engine.tls_failures[-1]
 
 
 def test_tls_without_ca_or_clock_and_insecure_warning(driver, board, sim_clean, pki):

@@ -117,6 +117,9 @@ class _MpremoteState:
 def write_image(dev: DeviceLink, image: bytes, partition: int = 0) -> None:
     """Write `image` to ROMFS partition `partition` with mpremote's `romfs deploy` (erase, chunked writes);
     its progress lines go to the debug log."""
+    # A fresh heap first: mpremote sends each 4 KiB chunk as a ~6 KB compressed literal, and on a 60 KB heap
+    # already fragmented by deploy's queries a chunk's allocation failed midway (seen on the qemu board).
+    dev.soft_reset()
     transport = dev.mpremote_transport()
     with tempfile.TemporaryDirectory(prefix="spwf04-romfs-") as tmp:
         path = Path(tmp) / "spwf04.romfs"  # mpremote takes a prebuilt image by its extension

@@ -62,6 +62,18 @@ def _enable(regs: ptr32):
     regs[3] = _CR1_ENABLE
 
 
+@micropython.viper
+def _discard(regs: ptr32):
+    # Drop what arrived before this object existed (the register keeps its state over a soft reset).
+    idle = 0
+    while idle <= _SPIN:
+        if regs[0] & _SR_RXNE:
+            regs[1]  # reading the data register takes the byte
+            idle = 0
+        else:
+            idle += 1
+
+
 class PolledUsart:
     def __init__(self, base=USART2, baudrate=115200, rxbuf=2048):
         self._regs = base
@@ -69,7 +81,10 @@ class PolledUsart:
         self._buf = bytearray(rxbuf)
         self._start = 0
         self._end = 0
+        # The stm32 port turns its UARTs off at a soft reset and a new UART starts empty; this USART stays on
+        # over a soft reset, so bytes from before (a module that rebooted meanwhile) would still be waiting.
         _enable(base)
+        _discard(base)
 
     def init(self, baudrate=None, **kw):
         if baudrate:

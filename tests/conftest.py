@@ -35,6 +35,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--port", default=os.environ.get("SPWF04_PORT"),
                      help="serial port of a real board (default: a fresh virtual board)")
     parser.addoption("--soak", action="store_true", help="run the long soak tests")
+    parser.addoption("--qemu", action="store_true", default=bool(os.environ.get("SPWF04_QEMU")),
+                     help="run the board-level tests on the 32-bit qemu board (needs MICROPY_DIR; make test-qemu)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -69,7 +71,24 @@ def simulator(on_hardware: bool) -> Iterator[object | None]:
 
 
 @pytest.fixture(scope="session")
-def virtual_board(on_hardware: bool, simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualBoard | None]:
+def on_qemu(pytestconfig: pytest.Config) -> bool:
+    return bool(pytestconfig.getoption("--qemu"))
+
+
+@pytest.fixture(scope="session")
+def qemu_firmware() -> Path:
+    """The 32-bit board's firmware, built (incrementally) from MICROPY_DIR; skips naming MICROPY_DIR without it."""
+    from spwf04_tools import qemu_board
+
+    tree = qemu_board.micropython_dir()
+    if tree is None:
+        pytest.skip(qemu_board.NO_TREE)
+    return qemu_board.build_firmware(tree)
+
+
+@pytest.fixture(scope="session")
+def virtual_board(on_hardware: bool, on_qemu: bool, simulator, request: pytest.FixtureRequest,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualBoard | None]:
     if on_hardware:
         yield None
         return
@@ -77,7 +96,13 @@ def virtual_board(on_hardware: bool, simulator, tmp_path_factory: pytest.TempPat
     if simulator is not None:
         host, port = simulator.uart_address
         module = f"{host}:{port}"
-    vb = VirtualBoard(tmp_path_factory.mktemp("flash"), module=module)
+    if on_qemu:
+        from spwf04_tools.qemu_board import QemuBoard
+
+        vb: VirtualBoard = QemuBoard(request.getfixturevalue("qemu_firmware"), tmp_path_factory.mktemp("qemu"),
+                                     module=module)
+    else:
+        vb = VirtualBoard(tmp_path_factory.mktemp("flash"), module=module)
     vb.start()
     try:
         yield vb
@@ -120,9 +145,9 @@ def board(board_link: Board) -> Board:
 
 
 @pytest.fixture
-def flash_dir(virtual_board: VirtualBoard | None) -> Path:
-    if virtual_board is None:
-        pytest.skip("the flash directory is only visible on the virtual board")
+def flash_dir(virtual_board: VirtualBoard | None, on_qemu: bool) -> Path:
+    if virtual_board is None or on_qemu:
+        pytest.skip("the flash directory is only visible on the unix-port virtual board")
     return virtual_board.flash_dir
 
 

@@ -48,6 +48,7 @@ class DeviceLink:
                               "program (mpremote, a terminal) holds it") from None
         self.serial = self.transport.serial
         self._pending = b""  # bytes read from the board past what the last step needed
+        self._cooked: bool | None = None  # does the console turn LF into CR LF? (asked on first use)
         self.transport.enter_raw_repl(soft_reset=soft_reset)
 
     # -- execution ----------------------------------------------------------------------------------
@@ -55,13 +56,22 @@ class DeviceLink:
         """Run `code`, return its stdout; raise DeviceError with the traceback if it raised."""
         out, err = self._exec_raw(code, timeout, echo)
         if err:
-            raise DeviceError(err.decode(errors="replace"), out.decode(errors="replace"))
-        return out.decode(errors="replace")
+            raise DeviceError(self._text(err), self._text(out))
+        return self._text(out)
 
     def exec_capture(self, code: str | bytes, timeout: float = 30) -> tuple[str, str]:
         """Run `code`, return (stdout, traceback or '') without raising for device exceptions."""
         out, err = self._exec_raw(code, timeout, False)
-        return out.decode(errors="replace"), err.decode(errors="replace")
+        return self._text(out), self._text(err)
+
+    def _text(self, output: bytes) -> str:
+        """Output as the code printed it: stm32 and qemu boards send each LF it printed as CR LF (their
+        console's output translation); the unix port sends it as printed."""
+        if self._cooked is None:
+            probe, _ = self._exec_raw(b"print()", 10, False)
+            self._cooked = probe == b"\r\n"
+        text = output.decode(errors="replace")
+        return text.replace("\r\n", "\n") if self._cooked else text
 
     def eval(self, expr: str, timeout: float = 30):
         return ast.literal_eval(self.exec(f"print(repr({expr}))", timeout=timeout).strip())

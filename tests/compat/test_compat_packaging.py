@@ -14,6 +14,7 @@ import pytest
 from compat_helpers import HTTPSServer, bring_up
 from spwf04_tools import BOARDS_DIR, DEVICE_DIR, REPO_ROOT, __version__
 from spwf04_tools.board import VirtualBoard
+from spwf04_tools.sim import SimConfig, Simulator
 from spwf04_tools.deploy import PACKAGES, TOP_MODULES, VIRTUAL_ONLY
 from spwf04_tools.repl_link import DeviceLink
 from spwf04_tools.sim.config import DEFAULT_AP
@@ -79,11 +80,14 @@ def test_manifests_freeze_the_provider() -> None:
 @pytest.mark.virtual_only
 @pytest.mark.slow
 def test_mpremote_mip_install_of_the_local_package(sim, pki, tmp_path: Path) -> None:
-    host, port = sim.uart_address
+    # A simulator of its own: this unix-port board must not take the session board's UART (a module has one).
+    own = Simulator(SimConfig())
+    own.start_tcp("127.0.0.1", 0)
+    host, port = own.uart_address
     flash = tmp_path / "flash"
     vb = VirtualBoard(flash, module=f"{host}:{port}", heap=HEAP)
-    vb.start()
     try:
+        vb.start()
         mpremote = str(Path(sys.executable).with_name("mpremote"))
         r = subprocess.run([mpremote, "connect", vb.device, "resume", "mip", "install", str(PACKAGE_JSON)],
                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
@@ -99,6 +103,7 @@ def test_mpremote_mip_install_of_the_local_package(sim, pki, tmp_path: Path) -> 
                            f"print(requests.get('https://localhost:{srv.port}/page').text)\n", timeout=120)
     finally:
         vb.stop()
+        own.stop()
     assert f"FROM {flash}/lib/spwf04/__init__.py {__version__}" in out
     assert HTTPSServer.PAGE.decode() in out
     assert DEFAULT_AP.passphrase not in out

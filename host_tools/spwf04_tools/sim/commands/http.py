@@ -65,8 +65,10 @@ class HttpGetOp(AsyncOp):
             raise HttpClientError(CLIENT_ERR_CONNECT, str(exc)) from None
         try:
             session: TlsSession | None = None
+            time.sleep(self.timing("tcp_open"))  # (realistic timing profile; 0 by default)
             if self.tls is not None:
                 session = self.tls.connect(sock, self.timing.tls_timeout, cancelled)
+                time.sleep(self.timing("tls_handshake"))
             return self._exchange(sock, session, cancelled)
         finally:
             abort(sock)

@@ -262,12 +262,17 @@ class Module:
                     s._wind58()
         elif n == 63:  # Socket Dropping Data[:<id>:<n>]: the module lost received data (its buffer was full)
             self._dropped(prm, ev.line)
-        elif n == 24:  # WiFi Up:<n>:<a.b.c.d>; a 24 without an IPv4 address is not an up link
-            # (the second 24 after a join, WiFi Up::fe80:..., carries the IPv6 link-local address: ignored)
+        elif n == 24:  # WiFi Up:<n>:<a.b.c.d>, then WiFi Up::fe80:... (IPv6 link-local) after a join
             ip = prm[-1] if prm else ""
             if ip.count(".") == 3:
                 self.link = True
                 self.ip = ip
+                self._joinfail = 0
+            elif not self.link and "::" in ev.line:
+                # The IPv6 line comes after the IPv4 one (real log): its twin was lost on the line, but the link
+                # is up. Waiting for a line that will not come would cost the whole join timeout; ipconfig()
+                # asks the module for the address.
+                self.link = True
                 self._joinfail = 0
         elif n in _LINK_DOWN:
             self.link = False

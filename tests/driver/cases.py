@@ -261,6 +261,15 @@ def case_wlan_join_scan_ipconfig(ctx):
     raises(ValueError, w.ipconfig, "nope")
 
 
+def case_wlan_join_with_the_ipv4_up_line_lost(ctx):
+    # Only the IPv6 "WiFi Up::fe80:..." arrives: the link is up all the same; no wait for the lost line
+    f, m = make()
+    f.lose_ipv4_up = True
+    m.wlan.connect("lab", "correct horse", timeout=3000)  # would raise ETIMEDOUT if it waited for the line
+    assert m.wlan.isconnected() and m.wlan.status() == m.wlan.STAT_GOT_IP
+    assert m.wlan.ipconfig("addr4") == ("192.168.1.50", "255.255.255.0")  # asked of the module
+
+
 def case_wlan_wrong_key_and_unknown_ssid(ctx):
     f, m = make()
     w = m.wlan

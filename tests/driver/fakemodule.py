@@ -100,6 +100,7 @@ class FakeModule:
                       "wifi_priv_mode": "2", "ip_use_dhcpc": "1"}
         self.ram = dict(self.flash)
         self.ap = ("lab", "correct horse")  # the one network in range
+        self.lose_ipv4_up = False  # the join's +WIND:24 with the IPv4 address lost on the line (IPv6 one only)
         self.pin_works = True
         self.held = False
         self.dead = False  # answers nothing (hung / wrong baud)
@@ -247,7 +248,9 @@ class FakeModule:
                     self.emit("+WIND:40:WiFi Deauthentication:15")
                 return
             self.emit("+WIND:25:WiFi Association successful:%s" % self.ap[0])
-            self.emit("+WIND:24:WiFi Up:0:192.168.1.50")
+            if not self.lose_ipv4_up:
+                self.emit("+WIND:24:WiFi Up:0:192.168.1.50")
+            self.emit("+WIND:24:WiFi Up::fe80::280:e1ff:feb7:c82a")  # after the IPv4 line (a FW 1.0 log)
             self.link = True
 
     def _emit55(self, i, got):

@@ -53,7 +53,8 @@ def stream_sha256(n_blocks: int) -> str:
 
 
 # Device code. `result(fn)` runs fn and prints one line the host parses:
-#   RESULT ok <value> <ms>     or     RESULT exc <ExceptionClass> <errno> <ms> <message>
+#   RESULT ok <value> <ms>     or     RESULT exc <ExceptionClass> <errno name> <ms> <message>
+# (errno by name: the numbers differ between ports, e.g. ETIMEDOUT is 110 on the unix port, 116 on stm32)
 UP = f"""
 import wifi_board, spwf04, errno, hashlib, gc, time, binascii
 TIMEOUT_S = 20
@@ -68,7 +69,7 @@ def result(fn, *a):
         v = fn(*a)
     except Exception as e:
         ms = time.ticks_diff(time.ticks_ms(), OP[0])
-        eno = e.args[0] if e.args and isinstance(e.args[0], int) else None
+        eno = errno.errorcode.get(e.args[0], e.args[0]) if e.args and isinstance(e.args[0], int) else None
         print('RESULT exc', type(e).__name__, eno, ms, str(e).replace('\\n', ' '))
         return None
     print('RESULT ok', v, time.ticks_diff(time.ticks_ms(), t))
@@ -129,7 +130,7 @@ def parse_result(out: str) -> dict:
             parts = line.split(" ", 5)
             if parts[1] == "ok":
                 return {"ok": True, "value": parts[2], "ms": int(parts[3])}
-            return {"ok": False, "type": parts[2], "errno": None if parts[3] == "None" else int(parts[3]),
+            return {"ok": False, "type": parts[2], "errno": None if parts[3] == "None" else parts[3],
                     "ms": int(parts[4]), "msg": parts[5] if len(parts) > 5 else ""}
     raise AssertionError(f"no RESULT line in device output:\n{out}")
 

@@ -5,9 +5,10 @@
 # will (it reads sys.path), even before the first image is written.
 import sys
 
-_i = sys.path.index(".frozen") if ".frozen" in sys.path else len(sys.path)
-for _p in ("/rom/lib", "/rom"):
+for _p in ("/rom", "/rom/lib"):
     if _p in sys.path:
         sys.path.remove(_p)
-    sys.path.insert(_i, _p)
+# (the index after the removals: run twice, e.g. also as a boot.py, it gives the same order)
+_i = sys.path.index(".frozen") if ".frozen" in sys.path else len(sys.path)
+sys.path[_i:_i] = ["/rom", "/rom/lib"]
 del _i, _p, sys

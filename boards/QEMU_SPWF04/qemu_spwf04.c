@@ -7,7 +7,7 @@
 // - a battery-less RTC: it reads 2015-01-01 at power-up, like the F401RE's, and keeps time across a
 //   soft reset;
 // - the stm32 boot sequence: /rom, then /flash mounted by the frozen _qemu_boot.py, then boot.py and,
-//   in the friendly REPL only, main.py.
+//   in the friendly REPL only, main.py; the NUCLEO firmware's frozen boot step (spwf04_boot.py) in between.
 #include <string.h>
 
 #include "py/mperrno.h"
@@ -329,6 +329,7 @@ void qemu_spwf04_boot(void) {
     }
     mp_vfs_mount_romfs_protected();  // mp_init tries again after this hook; that second mount fails quietly
     pyexec_frozen_module("_qemu_boot.py", false);
+    pyexec_frozen_module("spwf04_boot.py", false);  // as NUCLEO_F401RE_SPWF04's MICROPY_BOARD_FROZEN_BOOT_FILE
     pyexec_file_if_exists("boot.py");
     if (pyexec_mode_kind == PYEXEC_MODE_FRIENDLY_REPL) {
         pyexec_file_if_exists("main.py");

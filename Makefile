@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.setup-done
 PORT   ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup test demo bench fuzz soak firmware flash repl clean
+.PHONY: setup test test-qemu qemu-firmware demo bench fuzz soak firmware flash repl clean
 
 setup: $(STAMP)
 
@@ -23,6 +23,16 @@ test: setup
 
 demo: setup
 	$(VENV)/bin/spwf04 demo $(if $(PORT),--port $(PORT)) $(DEMO_ARGS)
+
+# The 32-bit board (MicroPython's qemu port with the F401RE's heap; docs/virtual-boards.md). Needs a MicroPython
+# tree: make test-qemu MICROPY_DIR=~/src/micropython. The board-level suites, run on that board:
+QEMU_TESTS ?= tests/qemu tests/test_client_socket.py tests/driver/test_driver_board.py tests/compat \
+	tests/faults/test_fault_matrix.py tests/test_deploy_romfs_qemu.py tests/test_ntp.py tests/cert/test_diagnosis_repl.py
+test-qemu: setup
+	$(if $(MICROPY_DIR),MICROPY_DIR=$(MICROPY_DIR)) $(VENV)/bin/pytest --qemu $(QEMU_TESTS) $(PYTEST_ARGS)
+
+qemu-firmware: setup
+	$(VENV)/bin/spwf04 board --qemu --build-only $(if $(MICROPY_DIR),--micropython-dir $(MICROPY_DIR))
 
 repl: setup
 	$(VENV)/bin/spwf04 repl $(if $(PORT),--port $(PORT))

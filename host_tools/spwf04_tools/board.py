@@ -256,10 +256,40 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--flash", type=Path, help="directory used as the board's flash (default: a new temporary one)")
     p.add_argument("--module", metavar="HOST:PORT", help="the SPWF04SA simulator's UART address (spwf04 sim --tcp)")
     p.add_argument("--link", type=Path, help="keep a stable symlink to the device path here")
+    p.add_argument("--qemu", action="store_true",
+                   help="the 32-bit board (MicroPython's qemu port, the F401RE's heap, driver frozen) instead of the "
+                        "unix port; built from --micropython-dir or $MICROPY_DIR; --flash is then its state folder")
+    p.add_argument("--micropython-dir", type=Path, help="with --qemu: the MicroPython source tree (v1.28.0)")
+    p.add_argument("--build-only", action="store_true", help="with --qemu: build the firmware and exit")
+
+
+def _qemu_board(args: argparse.Namespace) -> VirtualBoard | None:
+    """The 32-bit board the arguments ask for (built first); None after --build-only."""
+    from . import qemu_board
+
+    tree = qemu_board.micropython_dir(args.micropython_dir)
+    if tree is None:
+        raise qemu_board.QemuBoardError(qemu_board.NO_TREE)
+    firmware = qemu_board.build_firmware(tree)
+    print(f"firmware: {firmware}", file=sys.stderr, flush=True)
+    if args.build_only:
+        return None
+    return qemu_board.QemuBoard(firmware, args.flash, module=args.module, link=args.link)
 
 
 def run(args: argparse.Namespace) -> int:
-    board = VirtualBoard(args.flash, heap=args.heap, module=args.module, link=args.link)
+    if args.qemu:
+        from .qemu_board import QemuBoardError
+
+        try:
+            board = _qemu_board(args)
+        except QemuBoardError as e:
+            print(f"board: {e}", file=sys.stderr)
+            return 2
+        if board is None:
+            return 0
+    else:
+        board = VirtualBoard(args.flash, heap=args.heap, module=args.module, link=args.link)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
@@ -267,7 +297,7 @@ def run(args: argparse.Namespace) -> int:
     print(path, flush=True)
     if args.link:
         print(f"link: {args.link} -> {path}", flush=True)
-    print(f"flash: {board.flash_dir}", file=sys.stderr, flush=True)
+    print(f"flash: {getattr(board, 'state_dir', board.flash_dir)}", file=sys.stderr, flush=True)
     try:
         done.wait()
     finally:

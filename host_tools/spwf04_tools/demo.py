@@ -94,10 +94,10 @@ def start_virtual_rig(stack: ExitStack, work: Path, fw: str, timeout: float, *, 
     return VirtualRig(work, pki, server, sim, board, cfg_path)
 
 
-def demo_virtual(fw: str, timeout: float, keep: Path | None) -> bool:
+def demo_virtual(fw: str, timeout: float, keep: Path | None, qemu: Path | None = None) -> bool:
     with ExitStack() as stack:
         work = keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="spwf04-demo-")))
-        rig = start_virtual_rig(stack, work, fw, timeout)
+        rig = start_virtual_rig(stack, work, fw, timeout, qemu=qemu)
         print("== deploy")
         deploy(rig.board.device, rig.config, rig.pki.ca_pem)
         # From here the simulated module takes as long as a real one is estimated to (boot, join, TLS, commands)
@@ -136,12 +136,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ssid", help="real board: the Wi-Fi network (key: $SPWF04_WIFI_KEY or prompt)")
     p.add_argument("--timeout", type=int, default=20, help="seconds per network step (default %(default)s)")
     p.add_argument("--keep", type=Path, help="virtual: keep the PKI, flash and config in this directory")
+    p.add_argument("--qemu", action="store_true", help="virtual: on the 32-bit board (needs $MICROPY_DIR or "
+                   "--micropython-dir; see docs/virtual-boards.md)")
+    p.add_argument("--micropython-dir", type=Path, help="with --qemu: the MicroPython source tree")
+
+
+def _qemu_firmware(args: argparse.Namespace) -> Path | None:
+    if not args.qemu:
+        return None
+    from . import qemu_board
+
+    tree = qemu_board.micropython_dir(args.micropython_dir)
+    if tree is None:
+        raise qemu_board.QemuBoardError(qemu_board.NO_TREE)
+    return qemu_board.build_firmware(tree)
 
 
 def run(args: argparse.Namespace) -> int:
+    from .qemu_board import QemuBoardError
+
     try:
-        ok = demo_real(args) if args.port else demo_virtual(args.fw, args.timeout, args.keep)
-    except (DeployError, DeviceError) as e:
+        ok = demo_real(args) if args.port else demo_virtual(args.fw, args.timeout, args.keep, _qemu_firmware(args))
+    except (DeployError, DeviceError, QemuBoardError) as e:
         print(f"demo failed: {e}", file=sys.stderr)
         return 1
     print("== demo " + ("passed" if ok else "FAILED"))

@@ -64,29 +64,38 @@ def _check_tree(tree: Path) -> None:
                                  "qemu-system-arm")
 
 
-def build_firmware(tree: Path, jobs: int = 2, quiet: bool = True) -> Path:
-    """Build (incrementally) the qemu firmware; returns firmware.elf."""
+def build_firmware(tree: Path, jobs: int = 2, quiet: bool = True, stock: bool = False) -> Path:
+    """Build (incrementally) the qemu firmware; returns firmware.elf.
+
+    stock: the variant without the driver frozen and with a /flash big enough for its .mpy files, which
+    `spwf04 bench` uses to measure what the driver costs in RAM on a stock firmware."""
     from .deploy import BUILD_MODULE, source_digest
 
     _check_tree(tree)
-    BUILD_DIR.mkdir(parents=True, exist_ok=True)
-    # As `spwf04 firmware` does for the F401RE: which device sources are frozen, so deploy copies none.
-    _write_if_changed(BUILD_DIR / f"{BUILD_MODULE}.py",
-                      "# Written by the qemu board build: SHA-256 of the device sources frozen into it.\n"
-                      f'SOURCES = "{source_digest()}"\n')
-    manifest = BUILD_DIR / "manifest_build.py"
-    _write_if_changed(manifest, f'include("{BOARD_DIR / "manifest.py"}")\n'
-                                f'module("{BUILD_MODULE}.py", base_path="{BUILD_DIR}")\n')
+    build = BUILD_DIR.with_name(BUILD_DIR.name + "-stock") if stock else BUILD_DIR
+    build.mkdir(parents=True, exist_ok=True)
+    if stock:
+        manifest = BOARD_DIR / "manifest_stock.py"
+        extra = [f"LDSCRIPT={BOARD_DIR / 'qemu_spwf04_stock.ld'}"]
+    else:
+        # As `spwf04 firmware` does for the F401RE: which device sources are frozen, so deploy copies none.
+        _write_if_changed(build / f"{BUILD_MODULE}.py",
+                          "# Written by the qemu board build: SHA-256 of the device sources frozen into it.\n"
+                          f'SOURCES = "{source_digest()}"\n')
+        manifest = build / "manifest_build.py"
+        _write_if_changed(manifest, f'include("{BOARD_DIR / "manifest.py"}")\n'
+                                    f'module("{BUILD_MODULE}.py", base_path="{build}")\n')
+        extra = []
     out = subprocess.DEVNULL if quiet else None
     steps = [["make", "-C", str(tree / "mpy-cross"), f"-j{jobs}"],
              ["make", "-C", str(tree / "ports" / "qemu"), f"-j{jobs}", f"BOARD_DIR={BOARD_DIR}",
-              f"BUILD={BUILD_DIR}", f"FROZEN_MANIFEST={manifest}"]]
+              f"BUILD={build}", f"FROZEN_MANIFEST={manifest}", *extra]]
     for cmd in steps:
         r = subprocess.run(cmd, stdout=out, stderr=subprocess.PIPE, text=True)
         if r.returncode:
             tail = "\n".join(r.stderr.strip().splitlines()[-15:])
             raise QemuBoardError(f"build step failed: {' '.join(cmd)}\n{tail}")
-    return BUILD_DIR / "firmware.elf"
+    return build / "firmware.elf"
 
 
 class QemuBoard(VirtualBoard):

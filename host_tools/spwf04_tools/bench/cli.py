@@ -18,6 +18,8 @@ from .. import REPO_ROOT
 from ..deploy import DeployError
 from ..repl_link import DeviceError
 from ..tls_server import ServerError
+from ..qemu_board import NO_TREE, micropython_dir
+from . import board32
 from . import cpu as cpu_bench
 from . import memory as mem_bench
 from . import report
@@ -26,7 +28,7 @@ from .rig import Rig
 
 log = logging.getLogger(__name__)
 
-PARTS = ("throughput", "cpu", "memory", "size")
+PARTS = ("throughput", "cpu", "memory", "size", "board32")
 
 
 def _sizes(text: str) -> tuple[int, int]:
@@ -75,6 +77,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-chart", action="store_true", help="do not write throughput.png")
     p.add_argument("--check", action="store_true", help="exit 1 when a target is missed (default: only report)")
     p.add_argument("--keep", type=Path, help="keep the work directory (PKI, board flash) here")
+    p.add_argument("--micropython-dir", type=Path,
+                   help="MicroPython tree for the 32-bit board's memory figures (default: $MICROPY_DIR; without "
+                        "one that part is skipped and says so)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -120,8 +125,11 @@ def run(args: argparse.Namespace) -> int:
     except (DeployError, DeviceError, ServerError, OSError) as exc:
         # the rig could not be set up (or broke): report what was measured so far, and why it stopped
         failures.append(f"bench stopped: {type(exc).__name__}: {exc}")
-    tgts = report.targets(transfers, cpu, mem, size)
-    text = report.table(meta, transfers, cpu, mem, size, tgts)
+    b32 = _board32(args, parts, failures)
+    tgts = report.targets(transfers, cpu, mem, size) + (board32.targets(b32) if b32 else [])
+    text = report.table(meta, transfers, cpu, mem, size, tgts, board32.lines(b32) if b32 else None)
+    if b32:
+        meta["board32"] = b32.to_json()
     print()
     print(text)
     (out / "results.txt").write_text(text + "\n")
@@ -141,6 +149,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nbench: {len(missed)} target(s) missed", file=sys.stderr)
         return 1
     return 0
+
+
+def _board32(args: argparse.Namespace, parts: set[str], failures: list[str]) -> "board32.Board32 | None":
+    """The 32-bit board's memory figures, when a MicroPython tree is there to build it from."""
+    if "board32" not in parts:
+        return None
+    tree = micropython_dir(args.micropython_dir)
+    if tree is None:
+        print(f"== 32-bit board: skipped: {NO_TREE}", flush=True)
+        return None
+    print("== memory on the 32-bit board (qemu)", flush=True)
+    b = board32.measure(tree, args.size, args.fw, bisect=not args.no_bisect, progress=_progress)
+    if b.error:
+        failures.append(f"32-bit board: {b.error}")
+    return b
 
 
 def _progress(msg: str) -> None:

@@ -83,11 +83,11 @@ def targets(transfers: list[Transfer], cpu: list[CpuFigure], mem: Memory | None,
     if mem is not None:
         sc = mem.scenario
         if sc is None:
-            out.append(Target("TLS scenario in 60wK", "failed", "completes, margin reported", None))
+            out.append(Target("64-bit: TLS scenario in 60wK", "failed", "completes, margin reported", None))
         else:
             margin = f", margin {mem.margin_kwords}wK" if mem.margin_kwords is not None else ""
             met = sc.ok and (mem.margin_kwords is None or mem.margin_kwords > 0)
-            out.append(Target(f"TLS scenario in {sc.heap}", ("completes" if sc.ok else "FAILS") + margin,
+            out.append(Target(f"64-bit: TLS scenario in {sc.heap}", ("completes" if sc.ok else "FAILS") + margin,
                               "completes with room to spare", met))
     if size is not None:
         out.append(Target("driver .mpy size", f"{size.total:,} B", f"<= {SIZE_TARGET:,} B", size.total <= SIZE_TARGET))
@@ -136,7 +136,7 @@ def _throughput_lines(meta: dict[str, Any], transfers: list[Transfer]) -> list[s
 
 
 def table(meta: dict[str, Any], transfers: list[Transfer], cpu: list[CpuFigure], mem: Memory | None,
-          size: Size | None, tgts: list[Target]) -> str:
+          size: Size | None, tgts: list[Target], extra: list[str] | None = None) -> str:
     L: list[str] = []
     m = meta["machine"]
     L.append(f"spwf04 benchmarks, {meta['date']} on {m['host']} ({m['cpu']}, {m['cores']} cores, "
@@ -161,8 +161,8 @@ def table(meta: dict[str, Any], transfers: list[Transfer], cpu: list[CpuFigure],
                     L.append(f"    where: {top}")
     if mem is not None:
         L.append("")
-        L.append("Memory (virtual board; 60wK = the F401RE's ~60 KB in 32-bit words, scaled to this host's 64-bit "
-                 "objects)")
+        L.append("Memory on the 64-bit board (unix port at 60wK: pointers count double, bytecode and buffers do not, so "
+                 "these say nothing about the F401RE; the 32-bit board's figures do)")
         if mem.error:
             L.append(f"  FAILED: {mem.error}")
         if mem.footprint:
@@ -188,6 +188,7 @@ def table(meta: dict[str, Any], transfers: list[Transfer], cpu: list[CpuFigure],
         L.append("")
         detail = ", ".join(f"{k.removesuffix('.mpy')} {v:,}" for k, v in sorted(size.files.items(), key=lambda x: -x[1]))
         L.append(f"Size: driver .mpy as deployed: {size.total:,} B ({detail})")
+    L += extra or []
     if tgts:
         L.append("")
         L.append("Targets")

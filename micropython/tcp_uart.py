@@ -10,6 +10,7 @@ import select
 import socket
 
 from micropython import const
+from uart_rx import RxBuffer
 
 _MP_STREAM_POLL = const(3)
 _MP_STREAM_CLOSE = const(4)
@@ -45,7 +46,7 @@ def _connect(addr):
     return s
 
 
-class TcpUart(io.IOBase):
+class TcpUart(io.IOBase, RxBuffer):
     def __init__(self, addr, baudrate=115200, rxbuf=2048):
         self.baudrate = baudrate
         self._sock = _connect(addr)
@@ -116,28 +117,6 @@ class TcpUart(io.IOBase):
             if n:
                 got += n
         return got or None
-
-    def read(self, nbytes=-1):
-        if nbytes is None or nbytes < 0:
-            nbytes = self.any() or len(self._buf)
-        b = bytearray(nbytes)
-        n = self.readinto(b)
-        if not n:
-            return None
-        return bytes(b) if n == nbytes else bytes(b[:n])
-
-    def readline(self):
-        self._fill()
-        s, e = self._start, self._end
-        if s == e:
-            return None
-        i = self._buf.find(b"\n", s, e)  # in place: copy the line only, not the payload buffered behind it
-        if i < 0:
-            if e < len(self._buf):
-                return None  # no full line yet; like UART(timeout=0) we do not wait
-            i = e - 1  # buffer full without a newline: hand it out so nothing stalls
-        self._start = i + 1
-        return bytes(self._mv[s : i + 1])
 
     def write(self, buf):
         n = self._sock.write(buf) if self._sock else self._check()  # usually all of it at once

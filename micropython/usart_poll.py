@@ -12,6 +12,7 @@
 # interrupt-fed ring buffer nothing overruns while the board is busy (docs/virtual-boards.md).
 import micropython
 from micropython import const
+from uart_rx import RxBuffer
 
 USART2 = const(0x40004400)  # to the module's UART (qemu -serial #1)
 USART3 = const(0x40004800)  # to the module's RESET and WAKEUP lines (qemu -serial #2)
@@ -74,11 +75,12 @@ def _discard(regs: ptr32):
             idle += 1
 
 
-class PolledUsart:
+class PolledUsart(RxBuffer):
     def __init__(self, base=USART2, baudrate=115200, rxbuf=2048):
         self._regs = base
         self.baudrate = baudrate  # qemu's USART ignores BRR: the simulator paces the line (--baud)
         self._buf = bytearray(rxbuf)
+        self._mv = memoryview(self._buf)
         self._start = 0
         self._end = 0
         # The stm32 port turns its UARTs off at a soft reset and a new UART starts empty; this USART stays on
@@ -96,11 +98,6 @@ class PolledUsart:
     def _fill(self):
         if self._start == self._end:
             self._start = self._end = 0
-        elif self._end == len(self._buf) and self._start:
-            # Compact so the buffer takes rxbuf bytes again (readline keeps a partial line at the front).
-            n = self._end - self._start
-            self._buf[:n] = self._buf[self._start : self._end]
-            self._start, self._end = 0, n
         room = len(self._buf) - self._end
         if room:
             self._end += _rx(self._regs, self._buf, self._end, room)
@@ -114,34 +111,12 @@ class PolledUsart:
         got = self._end - self._start
         if got:
             got = min(got, want)
-            buf[:got] = memoryview(self._buf)[self._start : self._start + got]
+            buf[:got] = self._mv[self._start : self._start + got]
             self._start += got
         if got < want:
             # Straight from the data register into the caller's buffer: no intermediate copy.
             got += _rx(self._regs, buf, got, want - got)
         return got or None
-
-    def read(self, nbytes=-1):
-        if nbytes is None or nbytes < 0:
-            nbytes = self.any() or len(self._buf)
-        b = bytearray(nbytes)
-        n = self.readinto(b)
-        if not n:
-            return None
-        return bytes(b) if n == nbytes else bytes(b[:n])
-
-    def readline(self):
-        self._fill()
-        s, e = self._start, self._end
-        if s == e:
-            return None
-        i = self._buf.find(b"\n", s, e)
-        if i < 0:
-            if e - s < len(self._buf):
-                return None  # no full line yet; like UART(timeout=0) we do not wait
-            i = e - 1  # buffer full without a newline: hand it out so nothing stalls
-        self._start = i + 1
-        return bytes(memoryview(self._buf)[s : i + 1])
 
     def write(self, buf):
         _tx(self._regs, buf, len(buf))

@@ -268,10 +268,10 @@ class Module:
                 self.link = True
                 self.ip = ip
                 self._joinfail = 0
-            elif not self.link and "::" in ev.line:
+            elif not self.link and ev.line.rsplit("Up::", 1)[-1].startswith("fe80"):
                 # The IPv6 line comes after the IPv4 one (real log): its twin was lost on the line, but the link
                 # is up. Waiting for a line that will not come would cost the whole join timeout; ipconfig()
-                # asks the module for the address.
+                # asks the module for the address. (A bare `WiFi Up::` at boot, seen in a variant, is no link.)
                 self.link = True
                 self._joinfail = 0
         elif n in _LINK_DOWN:

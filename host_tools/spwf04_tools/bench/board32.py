@@ -88,17 +88,23 @@ def _tls_code(rig: Rig, n: int, ballast: int = 0) -> str:
             f"{SERVER_NAME!r}, {n})\n")
 
 
+def _fresh_run(rig: Rig, code: str, timeout: float) -> list[dict[str, Any]]:
+    """Device code in a fresh session (soft reset) with the simulator unpaced at factory state: its RESULTs."""
+    assert rig.sim and rig.dev
+    rig.sim.reconfigure(baud=None)
+    rig.sim.factory_reset()
+    rig.dev.soft_reset()
+    res = device_results(rig.exec(code, timeout=timeout))
+    if not res:
+        raise DeviceError("the board printed no RESULT line")
+    return res
+
+
 def tls_scenario(rig: Rig, n: int, ballast: int = 0) -> Run:
     """The TLS scenario in a fresh session (soft reset), `ballast` bytes of heap taken first."""
-    assert rig.sim and rig.dev
     run = Run()
     try:
-        rig.sim.reconfigure(baud=None)
-        rig.sim.factory_reset()
-        rig.dev.soft_reset()
-        res = device_results(rig.exec(_tls_code(rig, n, ballast), timeout=180))
-        if not res:
-            raise DeviceError("the board printed no RESULT line")
+        res = _fresh_run(rig, _tls_code(rig, n, ballast), 180)
         if res[-1]["bytes"] != n or res[-1]["sha256"] != digest(n):
             raise DeviceError(f"data mismatch: {res[-1]['bytes']} of {n} bytes")
         run.take(res[-1])
@@ -108,19 +114,11 @@ def tls_scenario(rig: Rig, n: int, ballast: int = 0) -> Run:
 
 
 def compat_scenario(rig: Rig, https_port: int, echo_port: int) -> Run:
-    assert rig.sim and rig.dev
     run = Run()
     try:
-        rig.sim.reconfigure(baud=None)
-        rig.sim.factory_reset()
-        rig.dev.soft_reset()
-        res = device_results(rig.exec(
-            "import bench.compat_scenario as S\n"
-            f"S.main({DEFAULT_AP.ssid!r}, {DEFAULT_AP.passphrase!r}, {CA_REMOTE!r}, {https_port}, {echo_port}, "
-            f"{SERVER_NAME!r})\n", timeout=240))
-        if not res:
-            raise DeviceError("the board printed no RESULT line")
-        r = res[-1]
+        r = _fresh_run(rig, "import bench.compat_scenario as S\n"
+                            f"S.main({DEFAULT_AP.ssid!r}, {DEFAULT_AP.passphrase!r}, {CA_REMOTE!r}, {https_port}, "
+                            f"{echo_port}, {SERVER_NAME!r})\n", 240)[-1]
         if r["status"] != 200 or not r["bytes"] or r["echoed"] != ["A", "B"]:
             raise DeviceError(f"wrong result: status {r['status']}, {r['bytes']} bytes, echoed {r['echoed']}")
         run.take(r)

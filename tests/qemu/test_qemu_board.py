@@ -173,3 +173,31 @@ def test_cold_boot_main_py_gets_utc_from_the_network_and_reaches_the_tls_page(qe
     assert "<HTML>" in out and "done" in out, out
     assert ntp.requests >= 1
     assert abs(sim.module_time - served) <= 10
+
+
+def test_driver_deployed_to_romfs_runs_the_tls_scenario_from_rom(qemu, tmp_path: Path) -> None:
+    """Issue 18's route on the 32-bit board: a firmware whose frozen driver is not this one (emulated: deploy looks
+    for frozen modules on an empty sys.path entry), deploy writes the driver to the ROMFS partition, and the
+    Client_Socket app runs from /rom; afterwards a deploy against the real frozen driver empties the ROMFS."""
+    from spwf04_tools.deploy import deploy
+
+    board, sim = qemu
+    pki = build_pki(tmp_path / "pki")
+    sim.factory_reset()
+    with OpenSSLServer(pki.server.pem, pki.server.key_pem, chain=pki.chain_pem, www=True, tls1_2=True) as srv:
+        cfg = tmp_path / "client_config.json"
+        cfg.write_text(json.dumps({"ssid": DEFAULT_AP.ssid, "key": DEFAULT_AP.passphrase, "host": srv.host,
+                                   "port": srv.port, "server_name": "localhost",
+                                   "request": "GET / HTTP/1.0\r\n\r\n", "timeout": 15}))
+        lines: list[str] = []
+        deploy(board.device, cfg, pki.ca_pem, out=lines.append, frozen_path="frozen-elsewhere")
+        assert any(ln.startswith("driver placement: romfs") for ln in lines), lines
+        try:
+            with _link(board) as dev:
+                dev.soft_reset()
+                out = dev.exec("import spwf04, client_socket\nprint('FROM', spwf04.__file__)\n"
+                               "print('RESULT', client_socket.main())", timeout=180)
+        finally:
+            deploy(board.device, out=lambda *a: None)  # the frozen driver again: the ROMFS copy is emptied
+    assert "FROM /rom/spwf04/__init__.mpy" in out, out
+    assert "HTTP/1.0 200 ok" in out and "RESULT True" in out, out[-2000:]

@@ -10,7 +10,7 @@ import select
 import socket
 
 from micropython import const
-from uart_rx import RxBuffer
+from vboard_io import RxBuffer, SignalPin
 
 _MP_STREAM_POLL = const(3)
 _MP_STREAM_CLOSE = const(4)
@@ -170,45 +170,15 @@ class TcpUart(io.IOBase, RxBuffer):
         return -errno.EINVAL
 
 
-class VirtualPin:
-    """An output pin of the virtual board, wired to the simulator's pin port (UART port + 1)."""
-
-    _SIGNALS = {"PA8": "RESET", "PB0": "WAKEUP"}
+class VirtualPin(SignalPin):
+    """An output pin of the virtual board, wired to the simulator's pin port (UART port + 1) over TCP."""
 
     def __init__(self, name, value=None):
-        self.name = name
-        self._signal = self._SIGNALS.get(name)
         self._sock = None
-        self._value = None
-        if value is not None:
-            self.value(value)
-
-    def init(self, mode=None, pull=None, value=None):
-        if value is not None:
-            self.value(value)
+        super().__init__(name, value)
 
     def _send(self, line):
-        if self._signal is None:
-            return  # not wired to the module on this board: a pin that drives nothing
         if self._sock is None:
             host, port = module_address()
             self._sock = _connect((host, port + 1))
         self._sock.write(line)
-
-    def value(self, v=None):
-        if v is None:
-            return self._value
-        self._value = 1 if v else 0
-        self._send(("%s %d\n" % (self._signal, self._value)).encode())
-
-    def __call__(self, v=None):
-        return self.value(v)
-
-    def on(self):
-        self.value(1)
-
-    def off(self):
-        self.value(0)
-
-    def __repr__(self):
-        return "Pin(%s)" % self.name

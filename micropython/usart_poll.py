@@ -12,7 +12,7 @@
 # interrupt-fed ring buffer nothing overruns while the board is busy (docs/virtual-boards.md).
 import micropython
 from micropython import const
-from uart_rx import RxBuffer
+from vboard_io import RxBuffer, SignalPin
 
 USART2 = const(0x40004400)  # to the module's UART (qemu -serial #1)
 USART3 = const(0x40004800)  # to the module's RESET and WAKEUP lines (qemu -serial #2)
@@ -139,39 +139,12 @@ class PolledUsart(RxBuffer):
         return 0
 
 
-class LinePin:
-    """An output pin wired to the simulator's pin port through USART3 ("RESET 0\\n" lines)."""
-
-    _SIGNALS = {"PA8": b"RESET", "PB0": b"WAKEUP"}
+class LinePin(SignalPin):
+    """An output pin wired to the simulator's pin port through USART3."""
 
     def __init__(self, name, value=None):
-        self.name = name
-        self._signal = self._SIGNALS.get(name)
-        self._value = None
         _enable(USART3)
-        if value is not None:
-            self.value(value)
+        super().__init__(name, value)
 
-    def init(self, mode=None, pull=None, value=None):
-        if value is not None:
-            self.value(value)
-
-    def value(self, v=None):
-        if v is None:
-            return self._value
-        self._value = 1 if v else 0
-        if self._signal is not None:
-            line = b"%s %d\n" % (self._signal, self._value)
-            _tx(USART3, line, len(line))
-
-    def __call__(self, v=None):
-        return self.value(v)
-
-    def on(self):
-        self.value(1)
-
-    def off(self):
-        self.value(0)
-
-    def __repr__(self):
-        return "Pin(%s)" % self.name
+    def _send(self, line):
+        _tx(USART3, line, len(line))

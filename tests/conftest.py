@@ -164,7 +164,7 @@ def sim(simulator):
     return simulator
 
 
-DRIVER_FILES = ["spwf04_pins.py", "wifi_board.py", "tcp_uart.py", "uart_rx.py"]
+DRIVER_FILES = ["spwf04_pins.py", "wifi_board.py", "tcp_uart.py", "vboard_io.py"]
 
 
 def device_files() -> list[tuple[Path, str]]:

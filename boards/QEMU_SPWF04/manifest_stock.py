@@ -4,6 +4,6 @@
 # `spwf04 bench` measures.
 include("$(MPY_DIR)/extmod/asyncio")
 module("usart_poll.py", base_path="../../micropython")
-module("uart_rx.py", base_path="../../micropython")
+module("vboard_io.py", base_path="../../micropython")
 module("_qemu_boot.py")
 module("spwf04_boot.py", base_path="../NUCLEO_F401RE_SPWF04")

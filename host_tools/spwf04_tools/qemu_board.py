@@ -102,7 +102,7 @@ class QemuBoard(VirtualBoard):
     """A qemu-system-arm process behind a stable pty; restarted when it exits (machine.reset())."""
 
     def __init__(self, firmware: Path | str, state_dir: Path | str | None = None, module: str | None = None,
-                 link: Path | str | None = None, icount: int | None = None) -> None:
+                 link: Path | str | None = None) -> None:
         super().__init__(flash_dir=None, module=module, link=link)
         self.firmware = Path(firmware)
         self._state_tmp = None
@@ -110,7 +110,6 @@ class QemuBoard(VirtualBoard):
             self._state_tmp = tempfile.TemporaryDirectory(prefix="spwf04-qemu-")
             state_dir = self._state_tmp.name
         self.state_dir = Path(state_dir).resolve()
-        self.icount = icount
         self.qemu_log = self.state_dir / "qemu.log"
         self._listeners: dict[str, socket.socket] = {}
         self._conns: dict[str, socket.socket] = {}
@@ -141,8 +140,6 @@ class QemuBoard(VirtualBoard):
         args = ["qemu-system-arm", "-machine", MACHINE, "-display", "none", "-monitor", "none", "-semihosting",
                 "-serial", f"unix:{self.state_dir / 'console.sock'}", "-serial", wires[0], "-serial", wires[1],
                 "-kernel", str(self.firmware)]
-        if self.icount is not None:
-            args += ["-icount", f"shift={self.icount}"]
         return args
 
     def _spawn(self, run_main: bool) -> None:

@@ -164,6 +164,17 @@ def sim(simulator):
     return simulator
 
 
+@pytest.fixture
+def sim_clean(sim):
+    """The simulator at factory state, and its behaviour/faults back to defaults afterwards."""
+    from spwf04_tools.sim.config import Behaviour, Faults
+
+    sim.factory_reset()
+    yield sim
+    sim.reconfigure(fw="1.1", faults=Faults(), behaviour=Behaviour())
+    sim.factory_reset()
+
+
 DRIVER_FILES = ["spwf04_pins.py", "wifi_board.py", "tcp_uart.py", "vboard_io.py"]
 
 

@@ -12,7 +12,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from spwf04_tools.pki import PKIOptions, build_pki
-from spwf04_tools.sim.config import Behaviour, Faults
 from spwf04_tools.tls_server import EchoTLSServer
 
 pytestmark = [pytest.mark.virtual_only, pytest.mark.timeout(240)]
@@ -32,14 +31,6 @@ def fail(host_name, port):
         return
     print('CONNECTED')
 """
-
-
-@pytest.fixture
-def sim_clean(sim):
-    sim.factory_reset()
-    yield sim
-    sim.reconfigure(fw="1.1", faults=Faults(), behaviour=Behaviour())
-    sim.factory_reset()
 
 
 def _run(board, pki, code: str, timeout: float = 120) -> dict[str, str]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from spwf04_tools.pki import PKIOptions, build_pki
-from spwf04_tools.sim.config import Behaviour, Faults
 
 pytestmark = [pytest.mark.virtual_only, pytest.mark.timeout(180)]
 
@@ -45,14 +44,6 @@ try:
 except spwf04.CertError as e:
     print('AFTER', e.code)
 """
-
-
-@pytest.fixture
-def sim_clean(sim):
-    sim.factory_reset()
-    yield sim
-    sim.reconfigure(fw="1.1", faults=Faults(), behaviour=Behaviour())
-    sim.factory_reset()
 
 
 def test_load_ca_on_a_fragmented_heap_raises_enomem_not_memoryerror(driver, board, sim_clean, tmp_path):

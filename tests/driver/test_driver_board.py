@@ -45,15 +45,6 @@ def chunk(i: int) -> bytes:
 CHUNK_DEV = "def chunk(i):\n    return hashlib.sha256(b'%d' % i).digest() * 32\n"
 
 
-@pytest.fixture
-def sim_clean(sim):
-    """The simulator at factory state, and its behaviour/faults back to defaults afterwards."""
-    sim.factory_reset()
-    yield sim
-    sim.reconfigure(fw="1.1", faults=Faults(), behaviour=Behaviour())
-    sim.factory_reset()
-
-
 class Peer(LoopbackServer):
     """Loopback TCP peer: echo, or a scripted exchange (receive n bytes hashing, send bytes, close)."""
 

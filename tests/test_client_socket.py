@@ -6,10 +6,10 @@ loopback) and checks what a user would read on the console.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from client_config import configure as _configure
 from cryptography import x509
 
 from spwf04_tools.pki import PKIOptions, build_pki
@@ -17,14 +17,6 @@ from spwf04_tools.sim.config import DEFAULT_AP
 from spwf04_tools.tls_server import FW10_CIPHERS, OpenSSLServer
 
 pytestmark = pytest.mark.virtual_only
-
-
-def _configure(board, server: OpenSSLServer, ca: Path, **overrides) -> None:
-    cfg = {"ssid": DEFAULT_AP.ssid, "key": DEFAULT_AP.passphrase, "host": server.host, "port": server.port,
-           "server_name": "localhost", "request": "GET / HTTP/1.0\r\n\r\n", "timeout": 15}
-    cfg.update(overrides)
-    board.put_bytes(json.dumps(cfg).encode(), "client_config.json")
-    board.put_bytes(ca.read_bytes(), "ca.pem")
 
 
 def _run(board, code: str = "import client_socket\nprint('RESULT', client_socket.main())") -> str:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from client_config import configure as _configure
 
 from spwf04_tools import device_path
 from spwf04_tools.pki import build_pki
@@ -239,14 +240,6 @@ def test_set_rtc_on_cpython_with_a_stand_in_rtc(monkeypatch) -> None:
 
 
 # --- Client_Socket with an unset board clock -------------------------------------------------------------------
-
-
-def _configure(board, server: OpenSSLServer, ca: Path, **overrides) -> None:
-    cfg = {"ssid": DEFAULT_AP.ssid, "key": DEFAULT_AP.passphrase, "host": server.host, "port": server.port,
-           "server_name": "localhost", "request": "GET / HTTP/1.0\r\n\r\n", "timeout": 15}
-    cfg.update(overrides)
-    board.put_bytes(json.dumps(cfg).encode(), "client_config.json")
-    board.put_bytes(ca.read_bytes(), "ca.pem")
 
 
 COLD_MAIN = f"import client_socket\nprint('RESULT', client_socket.main(board_clock=lambda: {COLD}))"

@@ -62,7 +62,8 @@ def simulator(on_hardware: bool) -> Iterator[object | None]:
     if on_hardware or Simulator is None:
         yield None
         return
-    sim = Simulator(SimConfig())
+    # SPWF04_SIM_LOG=<file>: the simulator's byte log of the whole session (to decode a failure with spwf04 log)
+    sim = Simulator(SimConfig(log_file=os.environ.get("SPWF04_SIM_LOG") or None))
     sim.start_tcp("127.0.0.1", 0)
     try:
         yield sim

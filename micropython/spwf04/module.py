@@ -584,7 +584,12 @@ class Module:
                 hook(P.READING)
                 hook(P.DONE)
                 p.disarm()
-            self._hand(hook, n)
+                self._hand(hook, n)
+            else:  # a SOCKQ: its head line (the count) goes to the parser first, else the count is lost
+                self._hand(hook, 0)
+                p.feed(head + f + b"\r\n")
+                if n:
+                    p.feed(self._rxb, n)
             return self._finish(raw, None, ms, t, False)
         except ModuleError:  # (from _finish: the answer's final line)
             raise

@@ -427,6 +427,24 @@ def case_query_without_count_is_no_end_of_file(ctx):
         assert not f.sockets and not f.violations
 
 
+def case_query_count_read_with_verbose_ok(ctx):
+    # console_verbose 2 ends every answer with AT-S.OK:<heap>:<state>. The SOCKQ count before it must still
+    # count: losing it left the driver waiting for data the module held (a readinto that timed out short)
+    # and close() failing with 77 Pending data. Without WIND:55, SOCKQ is the only way to learn of the data.
+    for frag in (4096, 7):
+        f, m = joined(wind55="none", frag=frag)
+        f.verbose_ok = True
+        s = m.socket()
+        s.connect(("10.0.0.2", 80))
+        s.settimeout(5)
+        f.peer_send(0, data_of(979), wind=False)
+        buf = bytearray(979)
+        assert s.readinto(buf) == 979 and buf == data_of(979), frag
+        f.peer_send(0, b"left behind", wind=False)
+        s.close()  # drains what the module holds (SOCKQ's count), then SOCKC: no 77
+        assert not f.sockets and not f.violations
+
+
 def case_reading_line_without_its_lf(ctx):
     # A lone CR ends a line (the parser's rule), so when the LF of an AT-S.Reading line is lost on the wire
     # the payload starts right after the CR. The driver's own fast read of the usual answer must not look

@@ -240,7 +240,7 @@ class Module:
         f = raw.split(b":")
         if len(f) != 7 or f[3] or not f[4].isdigit():
             return False
-        s = self._sock(int(f[4]))
+        s = self._sock_of(f[4])
         if s is not None:
             s._wind55(f[5], f[6])
         return True
@@ -251,13 +251,13 @@ class Module:
         if n != 55:  # (data-path indications would only flush the interesting ones out)
             _log(self.winds, ev.line)
         if n == 55:  # Pending Data::<id>:<received>:<cumulated> (client sockets: empty first field)
-            if len(prm) >= 4 and prm[0] == "" and prm[1].isdigit():
-                s = self._sock(int(prm[1]))
+            if len(prm) >= 4 and prm[0] == "":
+                s = self._sock_of(prm[1])
                 if s is not None:
                     s._wind55(prm[2], prm[3])
         elif n == 58:  # Socket Closed:<id>:<reason>
-            if prm and prm[0].isdigit():
-                s = self._sock(int(prm[0]))
+            if prm:
+                s = self._sock_of(prm[0])
                 if s is not None:
                     s._wind58()
         elif n == 63:  # Socket Dropping Data[:<id>:<n>]: the module lost received data (its buffer was full)
@@ -302,13 +302,15 @@ class Module:
     def _dropped(self, prm, line):
         # Lost data must never pass for a stream with a gap: the socket it names (every socket if it names
         # none) fails with EIO. Meaning of the fields is unknown: a leading socket id is trusted if there.
-        s = self._sock(int(prm[0])) if prm and prm[0].isdigit() else None
+        s = self._sock_of(prm[0]) if prm else None
         for x in (s,) if s is not None else self._socks:
             if x is not None:
                 x._fail(errno.EIO, "the module dropped received data (%s): read faster, or slow the peer" % line)
 
-    def _sock(self, i):
-        return self._socks[i] if 0 <= i < _MAX_SOCKETS else None
+    def _sock_of(self, field):
+        # The socket a line's id field names: the module prints ids as one digit, so anything else (a digit
+        # inserted by line noise: '03' for '0') names no socket rather than a wrong one.
+        return self._socks[int(field)] if len(field) == 1 and field.isdigit() and int(field) < _MAX_SOCKETS else None
 
     def _rx(self):
         # Consume what the UART has, never blocking. Payload goes straight into the reader's buffer (armed

@@ -328,8 +328,9 @@ class Socket(_Base):
         self.peer = (host, port)
 
         def hook(ev):  # register at the AT-S.On line so WINDs right after it find the socket
-            if ev.kind == P.INFO and ev.text == "On" and len(ev.params) > 1 and ev.params[-1].isdigit():
-                i = int(ev.params[-1])
+            # (one digit, as the module prints ids: line noise can insert one, '03' for '0', naming a wrong socket)
+            if ev.kind == P.INFO and ev.text == "On" and len(ev.params) > 1 and len(ev.params[-1]) == 1:
+                i = int(ev.params[-1]) if ev.params[-1].isdigit() else -1
                 if 0 <= i < len(m._socks):
                     old = m._socks[i]
                     if old is not None and old is not self:

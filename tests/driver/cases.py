@@ -445,6 +445,28 @@ def case_query_count_read_with_verbose_ok(ctx):
         assert not f.sockets and not f.violations
 
 
+def case_socket_id_with_an_inserted_digit_names_no_socket(ctx):
+    # Line noise inserting a digit after an id ('AT-S.On:...:03' for 0, '+WIND:58:Socket Closed:01:1' for 0) must
+    # not make the driver use, or end, another socket: the lossy soak once saw a read end with 0 bytes. The
+    # module prints ids as one digit.
+    f, m = joined()
+    s = m.socket()
+    f.on_noise = "3"
+    e = raises(OSError, s.connect, ("10.0.0.2", 80))
+    assert e.errno == errno.EIO, e  # no usable id in the answer (the module's socket is swept later)
+    a, b = m.socket(), m.socket()
+    a.connect(("10.0.0.2", 80))
+    b.connect(("10.0.0.2", 81))
+    f.emit("+WIND:58:Socket Closed:%d%d:1" % (a.id, b.id))  # a's close, a digit inserted: not b's end-of-file
+    b.settimeout(0.5)
+    raises(OSError, b.read, 300)  # nothing yet, and no end-of-file either
+    f.peer_send(b.id, data_of(300))
+    assert b.read(300) == data_of(300)
+    a.close()
+    b.close()
+    assert not f.sockets and not f.violations
+
+
 def case_reading_line_without_its_lf(ctx):
     # A lone CR ends a line (the parser's rule), so when the LF of an AT-S.Reading line is lost on the wire
     # the payload starts right after the CR. The driver's own fast read of the usual answer must not look

@@ -122,6 +122,7 @@ class FakeModule:
         self.mute_next = False  # the next command takes effect but its whole answer is lost on the line
         self.query_shrink = 0  # the next SOCKQ answers this many fewer (lost digits: 'Query:979' -> 'Query:9')
         self.query_blank = 0  # then this many SOCKQs answer without their count ('AT-S.Query:', digits all lost)
+        self.on_noise = ""  # appended to the next AT-S.On line's socket id (a digit inserted by line noise)
         self.held_out = None
         self.flood = None  # a line the module repeats forever (a stuck module, noise)
         self.before = []  # lines to emit before the next command's answer
@@ -527,7 +528,8 @@ class FakeModule:
         while i in self.sockets:
             i += 1
         self.sockets[i] = FakeSock(a[0], port, a[3])
-        self.emit("AT-S.On:%s:%d" % ("127.0.0.1" if a[0] == "localhost" else a[0], i))
+        self.emit("AT-S.On:%s:%d%s" % ("127.0.0.1" if a[0] == "localhost" else a[0], i, self.on_noise))
+        self.on_noise = ""
         self.ok()
 
     def c_sockw(self, a):

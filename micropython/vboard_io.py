@@ -1,6 +1,7 @@
-# What the virtual boards' stand-ins for hardware share (tcp_uart on the unix port, usart_poll on the qemu port).
+# What the virtual boards' stand-ins for hardware share (tcp_uart on the unix port, qemu_usart on the qemu port).
 #
-# RxBuffer, the receive side of their UARTs (TcpUart, PolledUsart): bytes pulled in but not yet taken sit in self._buf[self._start:self._end]; read() and
+# RxBuffer, the receive side of TcpUart (the qemu board receives in its firmware): bytes pulled in but not
+# yet taken sit in self._buf[self._start:self._end]; read() and
 # readline() behave as the stm32 machine.UART's with timeout=0 (None when nothing has arrived, no waiting).
 # A subclass provides _fill() (pull what has arrived into the buffer, never past its end), any() and readinto().
 

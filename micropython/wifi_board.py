@@ -19,9 +19,9 @@ def uart(uart_id=None, baudrate=pins.UART_BAUD):
 
         return tcp_uart.TcpUart(tcp_uart.module_address(), baudrate=baudrate, rxbuf=pins.UART_RXBUF)
     if QEMU:
-        import usart_poll
+        import qemu_usart
 
-        return usart_poll.PolledUsart(usart_poll.USART2, baudrate=baudrate, rxbuf=pins.UART_RXBUF)
+        return qemu_usart.Usart(baudrate=baudrate, rxbuf=pins.UART_RXBUF)
     from machine import UART
 
     uid = pins.UART_ID if uart_id is None else uart_id
@@ -40,9 +40,9 @@ def _pin(name, value):
 
         return tcp_uart.VirtualPin(name, value)
     if QEMU:
-        import usart_poll
+        import qemu_usart
 
-        return usart_poll.LinePin(name, value)
+        return qemu_usart.LinePin(name, value)
     from machine import Pin
 
     return Pin(name, Pin.OUT, value=value)

@@ -4,7 +4,7 @@
 include("$(MPY_DIR)/extmod/asyncio")
 require("requests")
 include("../../manifest.py")
-module("usart_poll.py", base_path="../../micropython")
+module("qemu_usart.py", base_path="../../micropython")
 module("vboard_io.py", base_path="../../micropython")
 module("_qemu_boot.py")
 # The NUCLEO firmware's boot step: /rom before .frozen on sys.path, so a ROMFS driver replaces a frozen one.

@@ -3,7 +3,7 @@
 # user copies to /flash as .mpy files (spwf04 deploy on a stock firmware): the route whose RAM cost
 # `spwf04 bench` measures.
 include("$(MPY_DIR)/extmod/asyncio")
-module("usart_poll.py", base_path="../../micropython")
+module("qemu_usart.py", base_path="../../micropython")
 module("vboard_io.py", base_path="../../micropython")
 module("_qemu_boot.py")
 module("spwf04_boot.py", base_path="../NUCLEO_F401RE_SPWF04")

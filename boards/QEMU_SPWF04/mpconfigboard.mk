@@ -20,8 +20,9 @@ CFLAGS += -DCPU_FREQ_HZ=168000000u
 CFLAGS += -I$(BOARD_DIR)/include -I$(BOARD_DIR)
 
 LDSCRIPT = $(BOARD_DIR)/qemu_spwf04.ld
-# Console reads go through the board glue's type-ahead buffer (qemu_spwf04.c, Ctrl-C).
-LDFLAGS += -Wl,--wrap=uart_rx_chr -Wl,--wrap=uart_rx_any
+# Console reads go through the board glue's type-ahead buffer (qemu_spwf04.c, Ctrl-C); delays sleep in WFI
+# and count their idle time (qemu_spwf04.c, CPU time).
+LDFLAGS += -Wl,--wrap=uart_rx_chr -Wl,--wrap=uart_rx_any -Wl,--wrap=mp_hal_delay_ms
 
 SRC_BOARD_O = shared/runtime/gchelper_native.o shared/runtime/gchelper_thumb2.o
 SRC_C += shared/timeutils/timeutils.c $(BOARD_DIR)/qemu_spwf04.c

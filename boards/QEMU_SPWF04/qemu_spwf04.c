@@ -150,9 +150,18 @@ static MP_DEFINE_CONST_OBJ_TYPE(
 
 static const flash_bdev_obj_t flash_bdev_obj = { { &flash_bdev_type } };
 
+MP_DECLARE_CONST_FUN_OBJ_0(qemu_spwf04_cpu_obj);
+MP_DECLARE_CONST_FUN_OBJ_1(qemu_spwf04_usart_rx_obj);
+MP_DECLARE_CONST_FUN_OBJ_0(qemu_spwf04_usart_any_obj);
+MP_DECLARE_CONST_FUN_OBJ_3(qemu_spwf04_usart_readinto_obj);
+
 static const mp_rom_map_elem_t qemu_spwf04_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_qemu_spwf04) },
     { MP_ROM_QSTR(MP_QSTR_flash), MP_ROM_PTR(&flash_bdev_obj) },
+    { MP_ROM_QSTR(MP_QSTR_cpu), MP_ROM_PTR(&qemu_spwf04_cpu_obj) },
+    { MP_ROM_QSTR(MP_QSTR_usart_rx), MP_ROM_PTR(&qemu_spwf04_usart_rx_obj) },
+    { MP_ROM_QSTR(MP_QSTR_usart_any), MP_ROM_PTR(&qemu_spwf04_usart_any_obj) },
+    { MP_ROM_QSTR(MP_QSTR_usart_readinto), MP_ROM_PTR(&qemu_spwf04_usart_readinto_obj) },
 };
 static MP_DEFINE_CONST_DICT(qemu_spwf04_module_globals, qemu_spwf04_module_globals_table);
 
@@ -318,6 +327,192 @@ int __wrap_uart_rx_chr(void) {
 
 int __wrap_uart_rx_any(void) {
     return stdin_tail != stdin_head || __real_uart_rx_any();
+}
+
+// ------------------------------------------------------------------------------------------------ CPU time
+// Waiting sleeps, as on the stm32 port (MICROPY_INTERNAL_WFE is __WFI there): time.sleep_ms and every other
+// mp_hal_delay_ms call is wrapped (-Wl,--wrap, mpconfigboard.mk) into a loop of WFI until the next SysTick,
+// handling Ctrl-C and pending callbacks between ticks. The port's own delay spins, which makes a wait cost
+// instructions and a qemu process burn a host core while the board sleeps.
+//
+// The time spent in WFI is counted in SysTick cycles (CPU_FREQ_HZ), so qemu_spwf04.cpu() can tell busy time
+// from idle time: under `qemu-system-arm -icount shift=0` one instruction is 1 ns of guest time, so busy
+// nanoseconds are executed instructions (the bench's CPU cost per payload byte, docs/virtual-boards.md).
+#define SYST_RVR (*(volatile uint32_t *)0xE000E014)
+#define SYST_CVR (*(volatile uint32_t *)0xE000E018)
+
+static uint64_t idle_cycles;
+
+void qemu_spwf04_wfi(void);
+
+// SysTick cycles since power-up: the tick count and the down-counter, read consistently around a tick.
+static uint64_t cycles_now(void) {
+    for (;;) {
+        mp_uint_t ms = mp_hal_ticks_ms();
+        uint32_t cvr = SYST_CVR;
+        if (mp_hal_ticks_ms() == ms) {
+            return (uint64_t)ms * (SYST_RVR + 1) + (SYST_RVR - cvr);
+        }
+    }
+}
+
+void __wrap_mp_hal_delay_ms(mp_uint_t ms) {
+    mp_uint_t start = mp_hal_ticks_ms();
+    for (;;) {
+        qemu_spwf04_poll_interrupt();
+        mp_handle_pending(true);
+        if (mp_hal_ticks_ms() - start >= ms) {
+            return;
+        }
+        qemu_spwf04_wfi();
+    }
+}
+
+// Sleep until the next interrupt (SysTick: at most 1 ms), the time counted as idle. Also the port's
+// MICROPY_INTERNAL_WFE (include/mpconfigport.h), so select.poll and asyncio's waits sleep too.
+void qemu_spwf04_wfi(void) {
+    uint64_t t0 = cycles_now();
+    __asm volatile ("wfi");
+    idle_cycles += cycles_now() - t0;
+}
+
+// cpu() -> (cycles, idle_cycles): SysTick cycles (CPU_FREQ_HZ) since power-up, and how many of them the CPU
+// slept in WFI. Their difference over a region is the busy time.
+static mp_obj_t qemu_spwf04_cpu(void) {
+    mp_obj_t items[3] = {
+        mp_obj_new_int_from_ull(cycles_now()),
+        mp_obj_new_int_from_ull(idle_cycles),
+        mp_obj_new_int_from_uint(CPU_FREQ_HZ),
+    };
+    return mp_obj_new_tuple(3, items);
+}
+MP_DEFINE_CONST_FUN_OBJ_0(qemu_spwf04_cpu_obj, qemu_spwf04_cpu);
+
+// ------------------------------------------------------------------------------------- the module's UART
+// USART2 (to the simulator) receives as the stm32 port's UART does: the RXNE interrupt moves each byte into a
+// ring buffer of rxbuf bytes taken from the heap (machine.UART(..., rxbuf=) allocates it there too), and code
+// reads the ring. While the ring is full the interrupt is held and the byte waits in the data register, as in
+// the stm32 port's uart.c; there the USART then overruns and loses bytes, here qemu holds them back
+// (docs/virtual-boards.md). Transmit and the pin lines stay in Python (micropython/qemu_usart.py, viper).
+#define USART2_SR (*(volatile uint32_t *)0x40004400)
+#define USART2_DR (*(volatile uint32_t *)0x40004404)
+#define USART2_CR1 (*(volatile uint32_t *)0x4000440C)
+#define USART_CR1_RXNEIE (1 << 5)
+#define USART2_IRQN (38)  // STM32F4 position of USART2 in the NVIC
+#define NVIC_ISER ((volatile uint32_t *)0xE000E100)
+#define NVIC_ICER ((volatile uint32_t *)0xE000E180)
+#define SCB_VTOR (*(volatile uint32_t *)0xE000ED08)
+#define VECTORS (16 + 64)
+
+// The port's vector table has the 16 system exceptions only: a copy in RAM gets the USART2 entry.
+static uint32_t vectors[VECTORS] __attribute__((aligned(512)));
+
+static struct {
+    uint8_t *buf;  // NULL: not receiving
+    uint32_t size;  // ring slots: rxbuf + 1 (one stays empty)
+    volatile uint32_t head, tail;
+} rx;
+
+MP_REGISTER_ROOT_POINTER(mp_obj_t qemu_spwf04_rx_buf);
+
+void USART2_IRQHandler(void) {
+    if (!(USART2_SR & USART_SR_RXNE)) {
+        return;
+    }
+    uint32_t next = (rx.head + 1) % rx.size;
+    if (rx.buf == NULL || next == rx.tail) {
+        // Full: the byte stays in the register until code makes room. The interrupt is held back in the NVIC,
+        // not with RXNEIE: qemu keeps the USART's line raised until the data register is read.
+        NVIC_ICER[USART2_IRQN / 32] = 1u << (USART2_IRQN % 32);
+        return;
+    }
+    rx.buf[rx.head] = USART2_DR;
+    rx.head = next;
+}
+
+static void rx_stop(void) {
+    USART2_CR1 &= ~USART_CR1_RXNEIE;
+    NVIC_ICER[USART2_IRQN / 32] = 1u << (USART2_IRQN % 32);
+    rx.buf = NULL;
+    MP_STATE_PORT(qemu_spwf04_rx_buf) = MP_OBJ_NULL;
+}
+
+// usart_rx(bytearray of rxbuf + 1 bytes): receive into it from now on (what arrived before is dropped);
+// usart_rx(None): stop.
+static mp_obj_t qemu_spwf04_usart_rx(mp_obj_t buf_in) {
+    rx_stop();
+    if (buf_in == mp_const_none) {
+        return mp_const_none;
+    }
+    mp_buffer_info_t b;
+    mp_get_buffer_raise(buf_in, &b, MP_BUFFER_WRITE);
+    if (b.len < 2) {
+        mp_raise_ValueError(MP_ERROR_TEXT("rxbuf too small"));
+    }
+    while (USART2_SR & USART_SR_RXNE) {
+        (void)USART2_DR;  // bytes from before (the register keeps its state over a soft reset)
+    }
+    const uint32_t *table = (const uint32_t *)SCB_VTOR;
+    if (table != vectors) {
+        for (int i = 0; i < 16; ++i) {
+            vectors[i] = table[i];
+        }
+        vectors[16 + USART2_IRQN] = (uint32_t)USART2_IRQHandler;
+        SCB_VTOR = (uint32_t)vectors;
+    }
+    MP_STATE_PORT(qemu_spwf04_rx_buf) = buf_in;
+    rx.size = b.len;
+    rx.head = rx.tail = 0;
+    rx.buf = b.buf;
+    NVIC_ISER[USART2_IRQN / 32] = 1u << (USART2_IRQN % 32);
+    USART2_CR1 |= USART_CR1_RXNEIE;
+    return mp_const_none;
+}
+MP_DEFINE_CONST_FUN_OBJ_1(qemu_spwf04_usart_rx_obj, qemu_spwf04_usart_rx);
+
+static mp_obj_t qemu_spwf04_usart_any(void) {
+    return MP_OBJ_NEW_SMALL_INT(rx.buf == NULL ? 0 : (rx.head + rx.size - rx.tail) % rx.size);
+}
+MP_DEFINE_CONST_FUN_OBJ_0(qemu_spwf04_usart_any_obj, qemu_spwf04_usart_any);
+
+// usart_readinto(buf, nbytes, line) -> count: up to nbytes received bytes into buf (line: stop after a LF).
+static mp_obj_t qemu_spwf04_usart_readinto(mp_obj_t buf_in, mp_obj_t nbytes_in, mp_obj_t line_in) {
+    mp_buffer_info_t b;
+    mp_get_buffer_raise(buf_in, &b, MP_BUFFER_WRITE);
+    size_t want = mp_obj_get_int(nbytes_in);
+    if (want > b.len) {
+        want = b.len;
+    }
+    bool line = mp_obj_is_true(line_in);
+    size_t got = 0;
+    uint8_t *dst = b.buf;
+    while (rx.buf != NULL && got < want && rx.tail != rx.head) {
+        uint32_t t = rx.tail;
+        size_t k = (rx.head >= t ? rx.head : rx.size) - t;  // the contiguous part
+        if (k > want - got) {
+            k = want - got;
+        }
+        if (line) {
+            const uint8_t *lf = memchr(rx.buf + t, '\n', k);
+            if (lf != NULL) {
+                k = lf - (rx.buf + t) + 1;
+                want = got + k;
+            }
+        }
+        memcpy(dst + got, rx.buf + t, k);
+        got += k;
+        rx.tail = (t + k) % rx.size;
+    }
+    if (rx.buf != NULL) {
+        NVIC_ISER[USART2_IRQN / 32] = 1u << (USART2_IRQN % 32);  // room again: a byte held in the register comes in
+    }
+    return MP_OBJ_NEW_SMALL_INT(got);
+}
+MP_DEFINE_CONST_FUN_OBJ_3(qemu_spwf04_usart_readinto_obj, qemu_spwf04_usart_readinto);
+
+// At a soft reset the heap goes and the ring with it: stop the interrupt before (MICROPY_PORT_DEINIT_FUNC).
+void qemu_spwf04_deinit(void) {
+    rx_stop();
 }
 
 // ------------------------------------------------------------------------------------------------- boot

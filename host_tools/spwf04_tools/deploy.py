@@ -41,7 +41,7 @@ from .repl_link import DeviceError, DeviceLink
 log = logging.getLogger(__name__)
 
 CONFIG_NAME = "client_config.json"
-# tcp_uart (with vboard_io, what it shares with the qemu board's usart_poll) is the virtual board's "hardware" and goes to the unix port only
+# tcp_uart (with vboard_io, what it shares with the qemu board's qemu_usart) is the virtual board's "hardware" and goes to the unix port only
 # (the frozen set, TOP_MODULES and PACKAGES, is in devicecode.py).
 VIRTUAL_ONLY = ["tcp_uart.py", "vboard_io.py"]
 # The sys.path entry of the modules frozen into the firmware.

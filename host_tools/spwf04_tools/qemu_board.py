@@ -102,8 +102,11 @@ class QemuBoard(VirtualBoard):
     """A qemu-system-arm process behind a stable pty; restarted when it exits (machine.reset())."""
 
     def __init__(self, firmware: Path | str, state_dir: Path | str | None = None, module: str | None = None,
-                 link: Path | str | None = None) -> None:
+                 link: Path | str | None = None, icount: int | None = None) -> None:
         super().__init__(flash_dir=None, module=module, link=link)
+        # icount=0: qemu's -icount shift=0, one instruction per ns of guest time; with qemu_spwf04.cpu()'s idle
+        # count, busy guest time is then executed instructions (the bench's Cortex-M CPU figure)
+        self.icount = icount
         self.firmware = Path(firmware)
         self._state_tmp = None
         if state_dir is None:
@@ -140,6 +143,8 @@ class QemuBoard(VirtualBoard):
         args = ["qemu-system-arm", "-machine", MACHINE, "-display", "none", "-monitor", "none", "-semihosting",
                 "-serial", f"unix:{self.state_dir / 'console.sock'}", "-serial", wires[0], "-serial", wires[1],
                 "-kernel", str(self.firmware)]
+        if self.icount is not None:
+            args += ["-icount", f"shift={self.icount}"]
         return args
 
     def _spawn(self, run_main: bool) -> None:

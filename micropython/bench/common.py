@@ -80,5 +80,22 @@ def mark():
     micropython.heap_unlock()
 
 
+def cpu_now():
+    """(cycles, idle cycles, cycles per second) on the 32-bit qemu board (qemu_spwf04.cpu(): time since power-up
+    and the part of it slept in WFI), None elsewhere. Under qemu -icount shift=0 busy time is instructions."""
+    try:
+        import qemu_spwf04
+    except ImportError:
+        return None
+    return qemu_spwf04.cpu()
+
+
+def busy(c0, c1):
+    """The busy (non-WFI) cycles between two cpu_now() readings, and the cycle rate: {} off the qemu board."""
+    if c0 is None:
+        return {}
+    return {"busy_cycles": (c1[0] - c0[0]) - (c1[1] - c0[1]), "cycles_per_s": c1[2]}
+
+
 def report(d):
     print("RESULT " + json.dumps(d))

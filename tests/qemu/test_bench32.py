@@ -1,4 +1,4 @@
-"""`spwf04 bench --only board32`: the 32-bit board's memory figures in the bench table and results.json
+"""`spwf04 bench --only board32`: the 32-bit board's memory and CPU figures in the bench table and results.json
 (needs MICROPY_DIR; without it the part says it was skipped and why)."""
 
 from __future__ import annotations
@@ -39,3 +39,12 @@ def test_memory_figures_from_the_32_bit_board(qemu_firmware: Path, tmp_path: Pat
     assert [m[0] for m in b["compat"]["marks"]][3] == "asyncio: two TLS sockets open"
     assert b["stock"]["ok"] or "ENOMEM" in b["stock"]["error"] or "MemoryError" in b["stock"]["error"], b["stock"]
     assert "Memory on the 32-bit board" in r.stdout and "32-bit: TLS scenario" in r.stdout
+    # CPU: instructions per payload byte of the bulk receive under -icount shift=0. Every run counts more for the
+    # larger size, and the slope is what a Cortex-M can do per byte through an interrupt, the parser and a SOCKR
+    # (tens to hundreds); thousands would mean waits counted as work (a spinning wait, not WFI).
+    cpu = b["cpu"]
+    assert cpu["error"] is None, cpu
+    small, large = (cpu["samples"][k] for k in sorted(cpu["samples"], key=int))
+    assert len(small) == len(large) == 3 and min(large) > max(small), cpu
+    assert 20 < cpu["per_byte"] < 1000, cpu
+    assert "CPU on the 32-bit board" in r.stdout and "32-bit: CPU share, bulk receive @921600" in r.stdout

@@ -120,6 +120,71 @@ def test_ctrl_c_stops_running_code(qemu) -> None:
         assert dev.exec("print('alive')").strip() == "alive"
 
 
+def test_ctrl_c_stops_a_sleep(qemu) -> None:
+    """A wait sleeps in WFI (as on stm32), and Ctrl-C still ends it."""
+    board, _ = qemu
+    with _link(board) as dev:
+        t0 = time.monotonic()
+        with pytest.raises(DeviceTimeout):
+            dev.exec("import time\ntime.sleep(60)", timeout=3)
+        assert time.monotonic() - t0 < 30
+        assert dev.exec("print('alive')").strip() == "alive"
+
+
+def test_waits_sleep_and_count_as_idle(qemu) -> None:
+    """qemu_spwf04.cpu(): a sleep is idle time (WFI), a busy loop is not: the base of the bench's CPU figure."""
+    board, _ = qemu
+    with _link(board) as dev:
+        out = dev.exec("""
+import qemu_spwf04 as Q, time
+def busy_share(f):
+    c0, i0, hz = Q.cpu()
+    f()
+    c1, i1, hz = Q.cpu()
+    return ((c1 - c0) - (i1 - i0)) / (c1 - c0), (c1 - c0) / hz
+def spin():
+    t = time.ticks_ms()
+    while time.ticks_diff(time.ticks_ms(), t) < 300:
+        pass
+print('%f %f %f %f' % (busy_share(lambda: time.sleep_ms(300)) + busy_share(spin)))
+""", timeout=30)
+    sleep_busy, sleep_s, spin_busy, spin_s = map(float, out.split())
+    assert 0.29 < sleep_s < 0.5 and 0.29 < spin_s < 0.5, out
+    assert sleep_busy < 0.2 and spin_busy > 0.95, out
+
+
+def test_module_uart_receives_while_code_sleeps(qemu) -> None:
+    """The module's UART is interrupt-fed into a ring of rxbuf bytes, as on stm32: an answer arrives while code
+    sleeps, up to the ring's size, and the rest waits (qemu holds it back) until code reads: nothing lost."""
+    board, sim = qemu
+    sim.factory_reset()
+    with _link(board) as dev:
+        dev.soft_reset()
+        out = dev.exec("""
+import wifi_board, time
+m = wifi_board.module()
+m.init()
+u = m.uart
+u.write(b'AT+S.HELP\\r')
+time.sleep_ms(1500)
+held = u.any()
+parts = []
+t = time.ticks_ms()
+while time.ticks_diff(time.ticks_ms(), t) < 3000:
+    b = u.read()
+    if b:
+        parts.append(b)
+        t = time.ticks_ms()
+    else:
+        time.sleep_ms(20)
+help = b''.join(parts)
+print(held, len(help), help.endswith(b'AT-S.OK\\r\\n'))
+""", timeout=60)
+    held, total, complete = out.split()
+    assert complete == "True", out
+    assert int(held) == min(int(total), 2048), out  # all of it, or a full ring: arrived while code slept
+
+
 def test_module_through_the_usart_registers(qemu) -> None:
     board, sim = qemu
     sim.factory_reset()
@@ -127,14 +192,15 @@ def test_module_through_the_usart_registers(qemu) -> None:
         dev.soft_reset()
         out = dev.exec(f"""
 import wifi_board, gc
+a = gc.mem_alloc()
 u = wifi_board.uart()
-print(type(u).__name__, len(u._buf))
+print(type(u).__name__, gc.mem_alloc() - a >= 2049)  # the receive ring: rxbuf + 1 bytes from the heap
 m = wifi_board.module()
 print(m.init())
 m.wlan.connect({DEFAULT_AP.ssid!r}, {DEFAULT_AP.passphrase!r})
 print(m.wlan.ipconfig('addr4')[0])
 """, timeout=90)
-    assert out.split() == ["PolledUsart", "2048", "1.1.0", "192.168.1.100"]
+    assert out.split() == ["Usart", "True", "1.1.0", "192.168.1.100"]
     assert "AT+S.SCFG=console_echo,0" in [c.line for c in sim.commands]  # what init() sent reached the module
 
 

@@ -29,6 +29,7 @@
 
 // Boot like the stm32 port: mount /rom and /flash, run boot.py and (friendly REPL only) main.py.
 #define MICROPY_PORT_INIT_FUNC qemu_spwf04_boot()
+#define MICROPY_PORT_DEINIT_FUNC qemu_spwf04_deinit()
 
 // Ctrl-C while code runs: the qemu port reads its console only at the prompt; the VM checks it every few
 // dozen bytecodes and in every wait instead (qemu_spwf04_poll_interrupt).
@@ -41,9 +42,13 @@
 #define MICROPY_VM_HOOK_LOOP MICROPY_VM_HOOK_POLL
 #define MICROPY_VM_HOOK_RETURN MICROPY_VM_HOOK_POLL
 #define MICROPY_INTERNAL_EVENT_HOOK qemu_spwf04_poll_interrupt()
+// Waiting for an event (select.poll, asyncio) sleeps in WFI, as on stm32, counted as idle (qemu_spwf04.c).
+#define MICROPY_INTERNAL_WFE(TIMEOUT_MS) qemu_spwf04_wfi()
 
 #ifndef __ASSEMBLER__
 void qemu_spwf04_poll_interrupt(void);
+void qemu_spwf04_wfi(void);
 extern const struct _mp_obj_type_t qemu_spwf04_rtc_type;
 void qemu_spwf04_boot(void);
+void qemu_spwf04_deinit(void);
 #endif

@@ -529,6 +529,21 @@ def _cross_check_driver(f: _Findings, anchor: x509.Certificate, blob: bytes, now
 
 def _check_server(f: _Findings, ca: CAFile, anchor: x509.Certificate, server: ServerInfo, name: str | None,
                   now: int | None, fw: str) -> None:
+    """The server's side, one concern after the other: handshake, chain to the CA, dates, name,
+    keys/signatures/sizes, protocol versions and suites."""
+    chain = _check_handshake(f, server)
+    if chain is None:
+        return
+    _check_chain(f, ca, anchor, chain)
+    _check_chain_dates(f, chain, now)
+    _check_name(f, server, chain[0], name)
+    _check_chain_algorithms(f, chain, fw)
+    _check_protocols(f, server, fw)
+
+
+def _check_handshake(f: _Findings, server: ServerInfo) -> list[x509.Certificate] | None:
+    """Whether the chain-collecting handshake worked and gave certificates: without a connection, a TLS
+    handshake and a certificate nothing else about the server can be checked (returns None then)."""
     where = f"{server.host}:{server.port}"
     if server.error:
         if server.error_stage == "connect":
@@ -537,17 +552,22 @@ def _check_server(f: _Findings, ca: CAFile, anchor: x509.Certificate, server: Se
         else:
             f.add("tls_handshake_failed", "error", f"no TLS handshake with {where}", server.error,
                   "Check that the server speaks TLS on that port.")
-        return
+        return None
     chain = server.chain
     if not chain:
         f.add("tls_handshake_failed", "error", f"{where} presented no certificate",
               "An anonymous or PSK TLS server cannot be verified by the module.", "Configure a certificate.")
-        return
-    leaf = chain[0]
+        return None
     f.add("server_chain", "ok", f"{where} presents {len(chain)} certificate(s)",
           " <- ".join(f"'{cn(c.subject)}'" for c in chain) + f"; negotiated {server.version} {server.cipher}")
+    return chain
 
-    # path from leaf to the CA through what the server sends
+
+def _chain_path(chain: list[x509.Certificate],
+                anchor: x509.Certificate) -> tuple[list[x509.Certificate], x509.Certificate, bool]:
+    """The path from the leaf towards the CA through what the server sends: (path, the last certificate
+    reached, whether the CA signed that one). The module has only the loaded CA besides the presented chain."""
+    leaf = chain[0]
     path = [leaf]
     cur = leaf
     presented = chain[1:]
@@ -561,88 +581,116 @@ def _check_server(f: _Findings, ca: CAFile, anchor: x509.Certificate, server: Se
             break
         path.append(nxt)
         cur = nxt
-    a_name = cn(anchor.subject)
+    return path, cur, reached
+
+
+def _check_chain(f: _Findings, ca: CAFile, anchor: x509.Certificate, chain: list[x509.Certificate]) -> None:
+    """Whether the presented chain leads to the loaded CA (the module rejects it otherwise), then the issuer
+    link's key identifier, or why the chain does not get there; and certificates sent but not needed."""
+    path, cur, reached = _chain_path(chain, anchor)
     if reached:
+        a_name = cn(anchor.subject)
         f.add("chain_ok", "ok", f"server chain leads to the CA '{a_name}'",
               " -> ".join(f"'{cn(c.subject)}'" for c in path) + f" -> '{a_name}' (signatures verified)")
-        linked = cur  # the certificate the CA signed directly
-        aki = aki_of(linked)
-        want = auth_id(anchor)
-        if aki is None:
-            f.add("aki_missing", "warning", f"'{cn(linked.subject)}' has no Authority Key Identifier",
-                  f"The module appears to select the CA by key identifier (auth {hexid(want)}); a certificate "
-                  "without AKI may not find its CA (reported as Certificate Error / 'CA not found').",
-                  "Reissue the certificate with authorityKeyIdentifier=keyid.")
-        elif aki != want:
-            f.add("aki_mismatch", "error", "server chain's AKI does not match the auth the driver sends",
-                  f"'{cn(linked.subject)}' has AKI {hexid(aki)}, the driver sends auth {hexid(want)} "
-                  f"({'the CA SKI' if ski_of(anchor) else 'the CA key id'}). The module looks the CA up by this "
-                  "identifier (Certificate Error 23 'CA not found').",
-                  "Reissue the server certificate with authorityKeyIdentifier=keyid from this CA.")
-        else:
-            f.add("aki_ok", "ok", "server chain's AKI equals the auth value",
-                  f"AKI {hexid(aki)} = {'SKI' if ski_of(anchor) else 'computed key id'} of '{a_name}'")
+        _check_issuer_link(f, anchor, cur)  # cur: the certificate the CA signed directly
     else:
-        top = cur
-        issuer = top.issuer
-        same_name = issuer == anchor.subject
-        self_signed = top.issuer == top.subject and issued_by(top, top)
-        in_bundle = [c for c in ca.certs if c is not anchor and issued_by(top, c)]
-        if same_name or self_signed:
-            why = ("has the CA's name but was not signed by its key (a different CA with the same name)"
-                   if same_name else f"ends at the self-signed '{cn(top.subject)}', which is not the loaded CA")
-            f.add("wrong_ca", "error", "server certificate was not issued by this CA",
-                  f"'{cn(top.subject)}' {why}. AKI {hexid(aki_of(top)) if aki_of(top) else 'absent'}, loaded CA "
-                  f"'{a_name}' SKI/auth {hexid(auth_id(anchor))}. The module rejects the chain (Certificate Error).",
-                  "Load the CA that issued the server certificate (or reissue the server certificate from this CA).")
-        else:
-            f.add("chain_incomplete", "error",
-                  f"chain does not reach the CA: '{cn(issuer)}' is missing (an intermediate the server does "
-                  "not send, or the CA is wrong)",
-                  f"The chain stops at '{cn(top.subject)}', issued by '{cn(issuer)}' (AKI "
-                  f"{hexid(aki_of(top)) if aki_of(top) else 'absent'}), which the server does not send and which "
-                  f"is not the loaded CA '{a_name}'."
-                  + (" It is in your CA file, but the module is given one CA." if in_bundle else
-                     " Either '" + cn(issuer) + "' is an intermediate under the loaded CA, or the CA is wrong."),
-                  "Configure the server to send its intermediate(s) after its certificate (openssl s_server "
-                  "-cert_chain, nginx ssl_certificate fullchain.pem), or load the CA that issued "
-                  f"'{cn(top.subject)}'.")
+        _report_broken_chain(f, ca, anchor, cur)
     if len(chain) > len(path) and reached:
         extra = [cn(c.subject) for c in chain if all(c is not p for p in path)]
         f.add("chain_extra", "info", "server sends certificates not needed for the path",
               ", ".join(f"'{e}'" for e in extra), "Harmless; it only costs bytes.")
 
-    # validity of what the module verifies
+
+def _check_issuer_link(f: _Findings, anchor: x509.Certificate, linked: x509.Certificate) -> None:
+    """The Authority Key Identifier of the certificate the CA signed directly against the auth value the
+    driver sends: the module looks the CA up by that identifier."""
+    a_name = cn(anchor.subject)
+    aki = aki_of(linked)
+    want = auth_id(anchor)
+    if aki is None:
+        f.add("aki_missing", "warning", f"'{cn(linked.subject)}' has no Authority Key Identifier",
+              f"The module appears to select the CA by key identifier (auth {hexid(want)}); a certificate "
+              "without AKI may not find its CA (reported as Certificate Error / 'CA not found').",
+              "Reissue the certificate with authorityKeyIdentifier=keyid.")
+    elif aki != want:
+        f.add("aki_mismatch", "error", "server chain's AKI does not match the auth the driver sends",
+              f"'{cn(linked.subject)}' has AKI {hexid(aki)}, the driver sends auth {hexid(want)} "
+              f"({'the CA SKI' if ski_of(anchor) else 'the CA key id'}). The module looks the CA up by this "
+              "identifier (Certificate Error 23 'CA not found').",
+              "Reissue the server certificate with authorityKeyIdentifier=keyid from this CA.")
+    else:
+        f.add("aki_ok", "ok", "server chain's AKI equals the auth value",
+              f"AKI {hexid(aki)} = {'SKI' if ski_of(anchor) else 'computed key id'} of '{a_name}'")
+
+
+def _report_broken_chain(f: _Findings, ca: CAFile, anchor: x509.Certificate, top: x509.Certificate) -> None:
+    """Why the chain stops at `top` without reaching the loaded CA: a different CA (same name, or another
+    self-signed root) or a missing intermediate; each needs a different fix."""
+    a_name = cn(anchor.subject)
+    issuer = top.issuer
+    same_name = issuer == anchor.subject
+    self_signed = top.issuer == top.subject and issued_by(top, top)
+    in_bundle = [c for c in ca.certs if c is not anchor and issued_by(top, c)]
+    if same_name or self_signed:
+        why = ("has the CA's name but was not signed by its key (a different CA with the same name)"
+               if same_name else f"ends at the self-signed '{cn(top.subject)}', which is not the loaded CA")
+        f.add("wrong_ca", "error", "server certificate was not issued by this CA",
+              f"'{cn(top.subject)}' {why}. AKI {hexid(aki_of(top)) if aki_of(top) else 'absent'}, loaded CA "
+              f"'{a_name}' SKI/auth {hexid(auth_id(anchor))}. The module rejects the chain (Certificate Error).",
+              "Load the CA that issued the server certificate (or reissue the server certificate from this CA).")
+    else:
+        f.add("chain_incomplete", "error",
+              f"chain does not reach the CA: '{cn(issuer)}' is missing (an intermediate the server does "
+              "not send, or the CA is wrong)",
+              f"The chain stops at '{cn(top.subject)}', issued by '{cn(issuer)}' (AKI "
+              f"{hexid(aki_of(top)) if aki_of(top) else 'absent'}), which the server does not send and which "
+              f"is not the loaded CA '{a_name}'."
+              + (" It is in your CA file, but the module is given one CA." if in_bundle else
+                 " Either '" + cn(issuer) + "' is an intermediate under the loaded CA, or the CA is wrong."),
+              "Configure the server to send its intermediate(s) after its certificate (openssl s_server "
+              "-cert_chain, nginx ssl_certificate fullchain.pem), or load the CA that issued "
+              f"'{cn(top.subject)}'.")
+
+
+def _check_chain_dates(f: _Findings, chain: list[x509.Certificate], now: int | None) -> None:
+    """Validity of every presented certificate at the module clock (the module verifies them all); skipped
+    when the clock is unset or implausible, which _check_ca already reports."""
     if now is not None and CLOCK_MIN <= now < CLOCK_MAX:
         for c in chain:
             _validity(f, c, now, f"server chain certificate '{cn(c.subject)}'", "cert",
                       "renew the certificate on the server.")
 
-    # names
+
+def _check_name(f: _Findings, server: ServerInfo, leaf: x509.Certificate, name: str | None) -> None:
+    """The server name against the leaf certificate: the --name given (an error if it does not match), else
+    the host if it is a DNS name (a warning only); without either the module checks no name."""
     target = name if name is not None else (server.host if not _is_ip(server.host) else None)
     if target is None:
         f.add("name_not_checked", "info", "no server name given: the driver opens the socket with kind 's'",
               "With kind 's' no name goes to the module, which (as far as known) then checks no name. Names "
               "in the certificate: " + match_name(leaf, "0.0.0.0")[1] + ".",
               "Give --name (SOCKON domain name) to have the name checked as the module might.")
+        return
+    how, what = match_name(leaf, target)
+    sev_mismatch = "error" if name is not None else "warning"
+    if how == "san":
+        f.add("name_ok", "ok", f"'{target}' matches the server certificate", what)
+    elif how == "cn":
+        f.add("name_cn_only", "warning", f"'{target}' matches only the CN",
+              f"{what} matches, but the certificate's SAN does not list it; CN matching is obsolete and the "
+              "module's rules (CN vs SAN, wildcards) are unknown.",
+              f"Reissue the server certificate with subjectAltName DNS:{target}.")
     else:
-        how, what = match_name(leaf, target)
-        sev_mismatch = "error" if name is not None else "warning"
-        if how == "san":
-            f.add("name_ok", "ok", f"'{target}' matches the server certificate", what)
-        elif how == "cn":
-            f.add("name_cn_only", "warning", f"'{target}' matches only the CN",
-                  f"{what} matches, but the certificate's SAN does not list it; CN matching is obsolete and the "
-                  "module's rules (CN vs SAN, wildcards) are unknown.",
-                  f"Reissue the server certificate with subjectAltName DNS:{target}.")
-        else:
-            f.add("name_mismatch", sev_mismatch, f"'{target}' does not match the server certificate",
-                  f"The certificate names {what}. The module is given '{target}' as TLS server name "
-                  "(SOCKON domain kind), probably sent as SNI and checked against the certificate.",
-                  f"Use one of the certificate's names with --name / in SOCKON, or reissue it with "
-                  f"subjectAltName DNS:{target}.")
+        f.add("name_mismatch", sev_mismatch, f"'{target}' does not match the server certificate",
+              f"The certificate names {what}. The module is given '{target}' as TLS server name "
+              "(SOCKON domain kind), probably sent as SNI and checked against the certificate.",
+              f"Use one of the certificate's names with --name / in SOCKON, or reissue it with "
+              f"subjectAltName DNS:{target}.")
 
-    # keys, signatures, sizes of the presented chain
+
+def _check_chain_algorithms(f: _Findings, chain: list[x509.Certificate], fw: str) -> None:
+    """Per presented certificate: key type/size and signature algorithm the firmware supports, and the size
+    limit ST gives for a certificate received from the peer."""
     for c in chain:
         who = f"'{cn(c.subject)}'"
         why = key_problem(c, fw)
@@ -660,7 +708,10 @@ def _check_server(f: _Findings, ca: CAFile, anchor: x509.Certificate, server: Se
                   f"peer must be at most about {MAX_PEER_CERT} bytes.", "Reissue it with fewer extensions / names "
                   "or a smaller key.")
 
-    # protocol versions and suites
+
+def _check_protocols(f: _Findings, server: ServerInfo, fw: str) -> None:
+    """The probed TLS versions and cipher suites (when probing ran): the server must accept one version of
+    TLS 1.0-1.2 and one suite of the firmware's offer, or the module's handshake fails."""
     if server.versions:
         acc = [v for v, ok in server.versions.items() if ok]
         usable = [v for v in acc if v in MODULE_TLS_VERSIONS]

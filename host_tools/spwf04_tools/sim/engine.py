@@ -88,9 +88,25 @@ class Async:
 
 @dataclass
 class Command:
+    """A command's handler and what the engine does before calling it.
+
+    min_args / max_args: the parameter counts the engine checks before the handler runs (after any payload
+    was read): fewer than min_args answers error 2 (missing arguments), more than max_args error 6 (too many
+    arguments; None: no limit). Checks that depend on a parameter's content stay in the handler."""
+
     handler: Callable[["Engine", Cmd], Async | None]
     payload_len: Callable[[list[str]], int | None] | None = None
     help: str = ""
+    min_args: int = 0
+    max_args: int | None = None
+
+    def arg_count_error(self, count: int) -> int | None:
+        """The error code for a command line with `count` parameters, None when the count is acceptable."""
+        if count < self.min_args:
+            return at.ERR_MISSING_ARGS
+        if self.max_args is not None and count > self.max_args:
+            return at.ERR_TOO_MANY_ARGS
+        return None
 
 
 @dataclass
@@ -452,6 +468,8 @@ class Engine:
         try:
             if spec is None:
                 self.error(at.ERR_COMMAND_NOT_FOUND)
+            elif (code := spec.arg_count_error(len(cmd.params))) is not None:
+                self.error(code)
             else:
                 result = spec.handler(self, cmd)
         except Exception:

@@ -37,9 +37,6 @@ def _var_line(eng: Engine, name: str) -> str:
 
 
 def cmd_gcfg(eng: Engine, cmd: Cmd) -> None:
-    if len(cmd.params) > 1:
-        eng.error(at.ERR_TOO_MANY_ARGS)
-        return
     if not cmd.params or not cmd.params[0].strip():
         for var in CONFIG_VARS:
             eng.reply(_var_line(eng, var.name))
@@ -54,9 +51,6 @@ def cmd_gcfg(eng: Engine, cmd: Cmd) -> None:
 
 
 def cmd_scfg(eng: Engine, cmd: Cmd) -> None:
-    if len(cmd.params) < 2:
-        eng.error(at.ERR_MISSING_ARGS)
-        return
     name = cmd.params[0].strip().lower()
     var = CONFIG_BY_NAME.get(name)
     if var is None:
@@ -126,9 +120,6 @@ def _net(eng: Engine, ap_field: str, var: str) -> str:
 
 
 def cmd_sts(eng: Engine, cmd: Cmd) -> None:
-    if len(cmd.params) > 1:
-        eng.error(at.ERR_TOO_MANY_ARGS)
-        return
     if not cmd.params or not cmd.params[0].strip():
         for name in STATUS_VARS:
             eng.reply(f"AT-S.Var:{name}={status_value(eng, name)}")
@@ -150,9 +141,6 @@ def cmd_reset(eng: Engine, cmd: Cmd) -> None:
 
 
 def cmd_time(eng: Engine, cmd: Cmd) -> None:
-    if len(cmd.params) > 1:
-        eng.error(at.ERR_TOO_MANY_ARGS)
-        return
     if cmd.params and cmd.params[0].strip():
         try:
             epoch = parse_number(cmd.params[0])
@@ -173,12 +161,6 @@ def cmd_time(eng: Engine, cmd: Cmd) -> None:
 
 
 def cmd_peers(eng: Engine, cmd: Cmd) -> None:
-    if len(cmd.params) < 2:
-        eng.error(at.ERR_MISSING_ARGS)
-        return
-    if len(cmd.params) > 2:
-        eng.error(at.ERR_TOO_MANY_ARGS)
-        return
     peer, var = cmd.params[0].strip(), cmd.params[1].strip().lower()
     ap = eng.joined_ap if eng.link == "up" else None
     if peer != "0" or ap is None:
@@ -194,9 +176,6 @@ def cmd_peers(eng: Engine, cmd: Cmd) -> None:
 
 def cmd_ping(eng: Engine, cmd: Cmd) -> Async | None:
     # Output unknown (spec 6.7): `AT-S.Reply:<n>:<ms>` / `AT-S.Timeout:<n>` lines are invented; no ICMP is sent.
-    if len(cmd.params) < 3:
-        eng.error(at.ERR_MISSING_ARGS)
-        return None
     try:
         count, size = parse_number(cmd.params[0]), parse_number(cmd.params[1])
     except ValueError:
@@ -222,13 +201,13 @@ def cmd_ping(eng: Engine, cmd: Cmd) -> Async | None:
 COMMANDS: dict[str, Command] = {
     "AT": Command(cmd_at, help="liveness probe"),
     "HELP": Command(cmd_help, help="list commands"),
-    "GCFG": Command(cmd_gcfg, help="get a configuration variable"),
-    "SCFG": Command(cmd_scfg, help="set a configuration variable"),
+    "GCFG": Command(cmd_gcfg, max_args=1, help="get a configuration variable"),
+    "SCFG": Command(cmd_scfg, min_args=2, help="set a configuration variable"),
     "WCFG": Command(cmd_wcfg, help="save the configuration to flash"),
     "FCFG": Command(cmd_fcfg, help="restore factory configuration"),
-    "STS": Command(cmd_sts, help="get a status variable"),
+    "STS": Command(cmd_sts, max_args=1, help="get a status variable"),
     "RESET": Command(cmd_reset, help="reboot the module"),
-    "TIME": Command(cmd_time, help="set or get the date and time"),
-    "PEERS": Command(cmd_peers, help="get a peer variable"),
-    "PING": Command(cmd_ping, help="ping a host"),
+    "TIME": Command(cmd_time, max_args=1, help="set or get the date and time"),
+    "PEERS": Command(cmd_peers, min_args=2, max_args=2, help="get a peer variable"),
+    "PING": Command(cmd_ping, min_args=3, help="ping a host"),
 }

@@ -18,12 +18,6 @@ def fsc_payload_len(params: list[str]) -> int | None:
 
 
 def cmd_fsc(eng: Engine, cmd: Cmd) -> None:
-    if len(cmd.params) < 2:
-        eng.error(at.ERR_MISSING_ARGS)
-        return
-    if len(cmd.params) > 2:
-        eng.error(at.ERR_TOO_MANY_ARGS)
-        return
     if cmd.payload is None:
         eng.error(at.ERR_INVALID_VALUE)
         return
@@ -94,12 +88,6 @@ def cmd_fsd(eng: Engine, cmd: Cmd) -> None:
 
 
 def cmd_fsr(eng: Engine, cmd: Cmd) -> None:
-    if len(cmd.params) < 2:
-        eng.error(at.ERR_MISSING_ARGS)
-        return
-    if len(cmd.params) > 2:
-        eng.error(at.ERR_TOO_MANY_ARGS)
-        return
     try:
         eng.fs.rename(cmd.params[0], cmd.params[1])
     except FsError as exc:
@@ -109,9 +97,10 @@ def cmd_fsr(eng: Engine, cmd: Cmd) -> None:
 
 
 COMMANDS: dict[str, Command] = {
-    "FSC": Command(cmd_fsc, payload_len=fsc_payload_len, help="create or append to a file <name>,<len>"),
+    "FSC": Command(cmd_fsc, payload_len=fsc_payload_len, min_args=2, max_args=2,
+                   help="create or append to a file <name>,<len>"),
     "FSL": Command(cmd_fsl, help="list files"),
     "FSP": Command(cmd_fsp, help="print a file <name>,<offset>,<length>"),
     "FSD": Command(cmd_fsd, help="delete a file"),
-    "FSR": Command(cmd_fsr, help="rename a file <old>,<new>"),
+    "FSR": Command(cmd_fsr, min_args=2, max_args=2, help="rename a file <old>,<new>"),
 }

@@ -308,12 +308,6 @@ def sockw_payload_len(params: list[str]) -> int | None:
 
 
 def cmd_sockw(eng: Engine, cmd: Cmd) -> None:
-    if len(cmd.params) < 2:
-        eng.error(at.ERR_MISSING_ARGS)
-        return
-    if len(cmd.params) > 2:
-        eng.error(at.ERR_TOO_MANY_ARGS)
-        return
     if cmd.payload is None:
         eng.error(at.ERR_INVALID_VALUE)
         return
@@ -339,12 +333,6 @@ def cmd_sockw(eng: Engine, cmd: Cmd) -> None:
 
 
 def cmd_sockq(eng: Engine, cmd: Cmd) -> None:
-    if not cmd.params:
-        eng.error(at.ERR_MISSING_ARGS)
-        return
-    if len(cmd.params) > 1:
-        eng.error(at.ERR_TOO_MANY_ARGS)
-        return
     entry = _socket_arg(eng, cmd.params[0])
     if entry is None:
         eng.error(at.ERR_ILLEGAL_SOCKET_ID)
@@ -354,12 +342,6 @@ def cmd_sockq(eng: Engine, cmd: Cmd) -> None:
 
 
 def cmd_sockr(eng: Engine, cmd: Cmd) -> None:
-    if not cmd.params:
-        eng.error(at.ERR_MISSING_ARGS)
-        return
-    if len(cmd.params) > 2:
-        eng.error(at.ERR_TOO_MANY_ARGS)
-        return
     entry = _socket_arg(eng, cmd.params[0])
     if entry is None:
         eng.error(at.ERR_ILLEGAL_SOCKET_ID)
@@ -395,12 +377,6 @@ def cmd_sockr(eng: Engine, cmd: Cmd) -> None:
 
 
 def cmd_sockc(eng: Engine, cmd: Cmd) -> None:
-    if not cmd.params:
-        eng.error(at.ERR_MISSING_ARGS)
-        return
-    if len(cmd.params) > 1:
-        eng.error(at.ERR_TOO_MANY_ARGS)
-        return
     entry = _socket_arg(eng, cmd.params[0])
     if entry is None:
         eng.error(at.ERR_ILLEGAL_SOCKET_ID)
@@ -423,9 +399,10 @@ def cmd_sockl(eng: Engine, cmd: Cmd) -> None:
 
 COMMANDS: dict[str, Command] = {
     "SOCKON": Command(cmd_sockon, help="open a client socket <host>,<port>,,<t|u|s|domain>"),
-    "SOCKW": Command(cmd_sockw, payload_len=sockw_payload_len, help="write <len> bytes to a socket"),
-    "SOCKQ": Command(cmd_sockq, help="query unread bytes of a socket"),
-    "SOCKR": Command(cmd_sockr, help="read bytes from a socket"),
-    "SOCKC": Command(cmd_sockc, help="close a socket"),
+    "SOCKW": Command(cmd_sockw, payload_len=sockw_payload_len, min_args=2, max_args=2,
+                     help="write <len> bytes to a socket"),
+    "SOCKQ": Command(cmd_sockq, min_args=1, max_args=1, help="query unread bytes of a socket"),
+    "SOCKR": Command(cmd_sockr, min_args=1, max_args=2, help="read bytes from a socket"),
+    "SOCKC": Command(cmd_sockc, min_args=1, max_args=1, help="close a socket"),
     "SOCKL": Command(cmd_sockl, help="list open sockets"),
 }

@@ -24,12 +24,6 @@ def tlscert_payload_len(params: list[str]) -> int | None:
 
 
 def cmd_tlscert(eng: Engine, cmd: Cmd) -> None:
-    if len(cmd.params) < 2:
-        eng.error(at.ERR_MISSING_ARGS)
-        return
-    if len(cmd.params) > 2:
-        eng.error(at.ERR_TOO_MANY_ARGS)
-        return
     kind = cmd.params[0].strip().lower()
     if kind == "content":
         option = cmd.params[1].strip()
@@ -88,6 +82,6 @@ def cmd_tlscert(eng: Engine, cmd: Cmd) -> None:
 
 
 COMMANDS: dict[str, Command] = {
-    "TLSCERT": Command(cmd_tlscert, payload_len=tlscert_payload_len,
+    "TLSCERT": Command(cmd_tlscert, payload_len=tlscert_payload_len, min_args=2, max_args=2,
                        help="<ca|cert|key|auth>,<length> then the data; content,1 lists; content,2 erases"),
 }

@@ -236,9 +236,6 @@ def scan_line(i: int, ap: AccessPoint) -> str:
 
 
 def cmd_scan(eng: Engine, cmd: Cmd) -> Async | None:
-    if len(cmd.params) > 2:
-        eng.error(at.ERR_TOO_MANY_ARGS)
-        return None
     mode = cmd.params[0].strip().lower() if cmd.params else "d"
     if mode not in ("d", "s", "m", ""):
         eng.error(at.ERR_INVALID_VALUE)
@@ -273,5 +270,5 @@ def cmd_scan(eng: Engine, cmd: Cmd) -> Async | None:
 COMMANDS: dict[str, Command] = {
     "WIFI": Command(cmd_wifi, help="radio on (1) or off (0)"),
     "SSIDTXT": Command(cmd_ssidtxt, help="set the SSID as text"),
-    "SCAN": Command(cmd_scan, help="scan for networks"),
+    "SCAN": Command(cmd_scan, max_args=2, help="scan for networks"),
 }

@@ -22,7 +22,6 @@ CONFIG = "client_config.json"
 _DEFAULTS = {"port": 443, "server_name": None, "ca": "ca.pem", "request": "GET / HTTP/1.0\r\n\r\n",
              "security": "tls", "timeout": 20, "key": None, "ntp_server": "pool.ntp.org", "ntp_timeout": 10}
 _REQUIRED = ("ssid", "host")
-_CLOCK_MIN = 1483228800  # 2017-01-01: a board clock before this is not set
 _STEPS = ("bring-up", "join", "set the module clock", "pre-flight check of the CA", "clear and load the CA",
           "open the socket", "send the request", "receive the reply", "close")
 
@@ -139,12 +138,14 @@ class Client:
         def go():
             e = epoch
             if e is None:
+                from spwf04.utc import CLOCK_MIN
+
                 if self.board_clock is None:
                     from spwf04.module import board_epoch
 
                     self.board_clock = board_epoch
                 e = self.board_clock()
-                if e < _CLOCK_MIN:  # no battery: the RTC restarted at power-up
+                if e < CLOCK_MIN:  # no battery: the RTC restarted at power-up
                     return self._net_time(e)
             self.m.settime(e)
             self.out("      module clock %s" % _fmt(self.m.time()))

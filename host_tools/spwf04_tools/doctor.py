@@ -36,11 +36,14 @@ from spwf04_tools.sim import tlsclient as _tlsclient
 from spwf04_tools.cacheck import (MAX_STORED, CAFile, CAInputError, der, driver_blob, is_ca, key_desc,  # noqa: F401
                                   key_problem, read_ca, validity)
 
+device_path()
+from spwf04 import utc as _utc  # noqa: E402  (the driver's clock floor: one value for board and host)
+
 log = logging.getLogger(__name__)
 
 # ---- the module's limits (spec sections 6.14, 7, 7.1); values beyond the reports there are assumptions ----
 MAX_PEER_CERT = 2560  # ST support: "each certificate received from the peer <= about 2.5 KB"
-CLOCK_MIN = 1483228800  # 2017-01-01: before FW 1.0 was built; an earlier module clock is unset or wrong
+CLOCK_MIN = _utc.CLOCK_MIN  # 2017-01-01, the driver's clock floor: an earlier module clock is unset or wrong
 CLOCK_MAX = 4102444800  # 2100-01-01
 MODULE_TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2")  # SEVENSTAX: TLS 1.0-1.2 with downgrade [confirmed]
 # The module's suite offer per profile: the simulator's explicit list (sim/tlsclient.py), one source for both.

@@ -25,6 +25,7 @@ from spwf04_tools import at_tables, device_path, logtext
 
 device_path()
 from spwf04 import cert as devcert  # noqa: E402  (the device's own code, shared with the board)
+from spwf04.utc import CLOCK_MIN  # noqa: E402
 from spwf04 import parser as P  # noqa: E402
 from spwf04.errors import redact  # noqa: E402
 
@@ -746,7 +747,7 @@ class _Tally:
             self.clock_set = int(a[0])
             date = devcert.fmt_time(devcert.from_epoch(self.clock_set))
             self.clock.append({"event": ev.seq, "set": self.clock_set, "date": date})
-            if not 1483228800 <= self.clock_set < 4102444800:
+            if not CLOCK_MIN <= self.clock_set < 4102444800:
                 self.issue(ev, f"the clock was set to an implausible {date}")
         elif not a:
             d = next((r.params[0] for r in c.responses if r.text == "Date" and r.params), None)

@@ -39,12 +39,11 @@ except ImportError:  # stm32 builds without SSL (NUCLEO_F401RE) have no hashlib.
     _hsha1 = None
 
 from .errors import CertError  # code: malformed (default), expired, not_yet_valid, clock_unset, ...
-from .utc import from_epoch, to_epoch  # also cert.to_epoch / cert.from_epoch for host tools and tests
+from .utc import CLOCK_MIN, from_epoch, to_epoch  # also cert.to_epoch / cert.from_epoch for host tools and tests
 
 MAX_STORED = const(1475)  # ST support: stored certificate bundle limit
 _MAX_DER = const(16384)  # largest certificate accepted at all (bundle roots are < 3 KB)
 _MAX_ITEMS = const(64)  # max RDNs per name, extensions, SAN entries, CRL URIs
-_CLOCK_MIN = const(1483228800)  # 2017-01-01: before FW 1.0 was built; an earlier clock is unset/wrong
 _CLOCK_END = const(4102444800)  # 2100-01-01: a later clock is wrong too
 _EPOCH_2000 = const(946684800)
 
@@ -448,11 +447,11 @@ def check(cert, now, fw="1.1", kind="ca", size=None):
     the bytes that will be sent (default: len(cert.stored)).
 
     Raises CertError naming the first problem and its fix; returns None when the certificate can work."""
-    if now is None or not _CLOCK_MIN <= now < _CLOCK_END:  # unset, or not 2017..2100
+    if now is None or not CLOCK_MIN <= now < _CLOCK_END:  # unset, or not 2017..2100
         w = "unset" if now is None else "implausible"  # (code clock_unset / clock_implausible)
         raise CertError("module clock %s: set it first (AT+S.TIME=<UNIX epoch>, m.settime())" % (
             w if now is None else w + ", " + fmt_time(from_epoch(now)) + (
-                " (seconds since 2000? add %d)" % _EPOCH_2000 if _CLOCK_MIN <= now + _EPOCH_2000 < _CLOCK_END
+                " (seconds since 2000? add %d)" % _EPOCH_2000 if CLOCK_MIN <= now + _EPOCH_2000 < _CLOCK_END
                 else "")), "clock_" + w)
     who = "%s '%s'" % ("CA" if kind == "ca" else "certificate", cert.subject_cn)
     late = now > to_epoch(cert.not_after)

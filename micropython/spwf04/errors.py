@@ -2,9 +2,21 @@
 #
 # The module sends its own error texts (AT-S.ERROR:<code>:<text>), so no error-text table lives here; only
 # the mapping of the socket-level codes to errno values, and the redaction rule for secrets.
-# Deployed as .mpy bytecode, which lives in RAM: hence the mapping as a few comparisons (no dict built at
-# import) and one redaction path for both line forms.
 import errno
+
+# AT-S.ERROR codes that mean a socket-level condition -> the errno a socket user expects (spec 4); any other
+# code is EIO. 44 wait for connection up (no Wi-Fi yet), 60 IP not ready to send, 63..65 DNS busy / start
+# failed / address failure; 71 closing, 72 closed, 78 not connected; 74 failed to open socket (connect, DNS or
+# TLS failure); 75 too many sockets; 76 illegal socket ID; 91 low memory.
+SOCKET_ERRNO = {
+    44: errno.EHOSTUNREACH, 60: errno.EHOSTUNREACH, 63: errno.EHOSTUNREACH, 64: errno.EHOSTUNREACH,
+    65: errno.EHOSTUNREACH,
+    71: errno.ENOTCONN, 72: errno.ENOTCONN, 78: errno.ENOTCONN,
+    74: errno.ECONNREFUSED,
+    75: errno.ENOBUFS,
+    76: errno.EBADF,
+    91: errno.ENOMEM,
+}
 
 
 class ModuleError(OSError):
@@ -26,14 +38,7 @@ class ModuleError(OSError):
             msg += " (after %s)" % ", ".join(details[-3:])
         if diagnosis:
             msg += "; likely: " + diagnosis
-        # AT-S.ERROR codes that mean a socket-level condition -> the errno a socket user expects (spec 4):
-        # 44 wait for connection up (no Wi-Fi yet), 60 IP not ready to send, 63..65 DNS busy / start failed /
-        # address failure; 71 closing, 72 closed, 78 not connected; 74 failed to open socket (connect, DNS or
-        # TLS failure); 75 too many sockets; 76 illegal socket ID; 91 low memory.
-        super().__init__(
-            errno.EHOSTUNREACH if code in (44, 60, 63, 64, 65) else errno.ENOTCONN if code in (71, 72, 78)
-            else errno.ECONNREFUSED if code == 74 else errno.ENOBUFS if code == 75 else errno.EBADF if code == 76
-            else errno.ENOMEM if code == 91 else errno.EIO, msg)
+        super().__init__(SOCKET_ERRNO.get(code, errno.EIO), msg)
 
 
 class ModuleReset(OSError):

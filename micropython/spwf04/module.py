@@ -33,7 +33,7 @@ except ImportError:  # CPython (unit tests)
 
 from . import parser as P
 from .errors import ModuleError, ModuleReset, redact
-from .utc import to_epoch
+from .utc import CLOCK_MIN, to_epoch
 
 _MAX_SOCKETS = const(8)
 _CMD_MAX = const(512)  # longest command line the module is known to take
@@ -42,7 +42,6 @@ _PROBE_MS = const(1500)  # how long the liveness probe (bare AT) may take
 _BOOT_MS = const(8000)  # ST's Mbed driver allows 8 s for start-up
 _PIN_BOOT_MS = const(3000)  # after a pin reset: how long to wait before trying AT+S.RESET
 _EPOCH_2000 = const(946684800)
-_CLOCK_MIN = const(1483228800)  # 2017-01-01: an earlier clock is unset
 _IDLE_MS = const(20)  # longest single wait for input (deadlines are checked in between)
 _BATCH = const(512)  # payload bytes gathered in the UART buffer before one readinto (half the board's rxbuf)
 _RXCHUNK = const(256)  # line-mode reads: one UART readinto per chunk of lines, not one call per line
@@ -848,11 +847,11 @@ class Module:
         """Set the module clock (AT+S.TIME) to epoch (UNIX seconds, UTC) or, by default, the board clock."""
         if epoch is None:
             epoch = board_epoch()
-            if epoch < _CLOCK_MIN:
+            if epoch < CLOCK_MIN:
                 raise ValueError("board clock not set (%d): pass settime(<UNIX epoch>) or set the RTC first "
                                  "(e.g. ntptime, or machine.RTC().datetime(...))" % epoch)
         epoch = int(epoch)
-        if epoch < _CLOCK_MIN:
+        if epoch < CLOCK_MIN:
             raise ValueError("epoch %d is before 2017: not a real UTC time (seconds since 2000? add %d)"
                              % (epoch, _EPOCH_2000))
         self.cmd("AT+S.TIME=%d" % epoch)

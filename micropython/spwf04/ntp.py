@@ -23,7 +23,7 @@ except ImportError:  # CPython
 
 from .errors import ModuleError
 from .module import _ms, ticks_ms
-from .utc import from_epoch
+from .utc import CLOCK_MIN, from_epoch
 
 SERVER = "pool.ntp.org"
 _PORT = const(123)
@@ -35,7 +35,6 @@ _NTP_1970 = const(2208988800)  # seconds from 1900 (NTP era 0) to 1970
 _RETRY_MS = const(3000)  # UDP may lose a datagram: ask again after this long without an answer
 _ERR_NO_CMD = const(1)  # AT-S.ERROR:1 Command not found: a firmware without AT+S.NTP
 _ERR_OPEN = const(74)  # AT-S.ERROR:74 Failed to open socket (connect or DNS failure)
-_CLOCK_MIN = const(1483228800)  # 2017-01-01 (as module.py: a const with '_' is not importable)
 
 VIA_MODULE = "the module's NTP client"
 VIA_UDP = "SNTP over a module UDP socket"
@@ -189,7 +188,7 @@ def query(m, server=SERVER, timeout=10000):
         raise OSError(errno.ETIMEDOUT, "no NTP answer from %s:%d within %d s (%s): check the NTP server "
                                        "(reachable on UDP port %d) or set the clock by hand: m.settime(<UNIX epoch>)"
                       % (host, port, (timeout + 999) // 1000, via, port))
-    if e < _CLOCK_MIN:
+    if e < CLOCK_MIN:
         raise OSError(errno.EIO, "NTP server %s:%d sent %d, a time before 2017: use another server" % (host, port, e))
     return e, via
 

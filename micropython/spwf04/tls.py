@@ -7,7 +7,7 @@
 import errno
 
 from .errors import CertError
-from .utc import ymd
+from .utc import CLOCK_MIN, ymd
 
 
 def _read(data, path, what):
@@ -123,7 +123,7 @@ class TLSStore:
             now = m.clock()
             if now is None:
                 now = m.time()
-                if now < 1483228800:  # before 2017: never set since the module booted
+                if now < CLOCK_MIN:  # never set since the module booted
                     now = None
             C.check(c, now, fw, "ca", len(blob))
         return c, blob, C.hex_id(c.auth).encode(), (C.to_epoch(c.not_before), C.to_epoch(c.not_after))

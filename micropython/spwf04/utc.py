@@ -4,6 +4,17 @@
 # (spwf04.cert) share it without loading each other.
 # Days <-> civil date after H. Hinnant's proleptic Gregorian algorithms (years counted from March, so the
 # leap day is the last day of a year; an era is 400 years = 146097 days; 719468: days 0000-03-01..1970-01-01).
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+# The clock floor (UNIX seconds of 2017-01-01, before SPWF04 FW 1.0 was built): a module or board clock earlier
+# than this was never set (a module after boot, an F401RE RTC after power-up reads 2015), whatever it says.
+CLOCK_MIN = const(1483228800)
 
 
 def to_epoch(t):

@@ -58,6 +58,7 @@ class Config:
 
 
 def load_config(path=CONFIG):
+    """The app's settings from the JSON file on the board (spwf04 deploy --config writes it) as a Config."""
     try:
         with open(path) as f:
             d = json.load(f)
@@ -92,6 +93,11 @@ def explain(exc):
 
 
 class Client:
+    """ST's Client_Socket example as steps (bring_up ... close, or run() for all): each prints its progress
+    and raises StepFailed with one explanation (the module's words decoded, the likely fix) when it fails.
+    config: a Config, a dict or None (client_config.json); module: a spwf04.Module or None (made by
+    bring_up); out: print-like."""
+
     # board_clock: a function returning the board's UNIX time (default: its RTC); lets a test stand in for an
     # unset clock on a port whose clock cannot be unset (the unix port's is the host's).
     def __init__(self, config=None, module=None, out=print, board_clock=None):
@@ -118,6 +124,7 @@ class Client:
             raise StepFailed(_STEPS[n - 1], explain(e))
 
     def bring_up(self):
+        """Step 1: the module on the board's UART, reset and initialised."""
         def go():
             if self.m is None:
                 import wifi_board
@@ -128,6 +135,7 @@ class Client:
         return self._step(1, go)
 
     def join(self):
+        """Step 2: join the configured Wi-Fi network."""
         def go():
             c = self.config
             self.m.wlan.connect(c.ssid, c.key, timeout=c.timeout * 3000)
@@ -135,6 +143,8 @@ class Client:
         return self._step(2, go)
 
     def set_clock(self, epoch=None):
+        """Step 3: the module clock from epoch, else the board clock, else (a board clock before 2017: no
+        battery) UTC from the network (the module's NTP client, or SNTP over a module UDP socket)."""
         def go():
             e = epoch
             if e is None:
@@ -192,6 +202,7 @@ class Client:
         return self._ca
 
     def preflight(self):
+        """Step 4: the CA checked on the board before any upload (format, dates at the module clock, key)."""
         def go():
             if self.config.security != "tls":
                 self.out("      plain TCP: no CA needed")
@@ -206,6 +217,7 @@ class Client:
         return self._step(4, go)
 
     def load_ca(self):
+        """Step 5: the module's CA store cleared and the CA loaded (lengths computed, SKI extracted)."""
         def go():
             if self.config.security != "tls":
                 self.out("      plain TCP: nothing to load")
@@ -222,6 +234,7 @@ class Client:
         return self._step(5, go)
 
     def open(self):
+        """Step 6: the TLS (or TCP) socket to the configured host, port and server name."""
         def go():
             c = self.config
             tls = c.security == "tls"
@@ -233,6 +246,7 @@ class Client:
         return self._step(6, go)
 
     def send(self, data=None):
+        """Step 7: the request (data, else the configured one)."""
         def go():
             req = self.config.request if data is None else data
             req = req.encode() if isinstance(req, str) else req
@@ -241,6 +255,7 @@ class Client:
         return self._step(7, go)
 
     def receive(self, keep=1024):
+        """Step 8: the reply to end-of-file, printed as it comes; its first `keep` bytes kept in self.reply."""
         def go():
             # Print the reply as it arrives (the F401RE has no room for big replies); keep its first
             # `keep` bytes (status line, headers) in self.reply for code that wants to look at it.
@@ -264,6 +279,7 @@ class Client:
         return self._step(8, go)
 
     def close(self):
+        """Step 9: the socket closed."""
         def go():
             if self.sock is not None:
                 self.sock.close()
@@ -271,6 +287,7 @@ class Client:
         return self._step(9, go)
 
     def run(self):
+        """All steps in order (the socket closed even when a step after open fails); returns self.reply."""
         self.bring_up()
         self.join()
         self.set_clock()

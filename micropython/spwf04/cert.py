@@ -224,6 +224,7 @@ def colon_hex(b):
 
 
 def fmt_time(t):
+    """(Y, M, D, h, m, s) -> 'YYYY-MM-DD hh:mm:ss UTC'."""
     return "%04d-%02d-%02d %02d:%02d:%02d UTC" % tuple(t)
 
 
@@ -275,37 +276,7 @@ class Certificate:
         self.subject_cn = _name(d, s, e)
         self.self_issued = self.subject_der == self.issuer_der
 
-        _, s, ke = _tlv(d, e, te, _SEQ)  # subjectPublicKeyInfo: SEQUENCE { algorithm, subjectPublicKey }
-        _, s, ae = _tlv(d, s, ke, _SEQ)
-        _, s, oe = _tlv(d, s, ae, _OID)
-        alg = d[s:oe]
-        _, bs, be = _tlv(d, ae, ke, _BITS, True)
-        if be - bs < 2 or d[bs]:  # a key has no unused bits
-            raise _bad("bad public key", bs)
-        self._pk = memoryview(d)[bs + 1:be]  # (no copy) what key_id hashes
-        self.key_bits = 0
-        if alg == b"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01":  # rsaEncryption: SEQUENCE { modulus, exponent }
-            _, s, ae = _tlv(d, bs + 1, be, _SEQ, True)
-            _, s, e = _tlv(d, s, ae, _INT)
-            _tlv(d, e, ae, _INT, True)
-            if d[s] & 0x80:  # negative modulus
-                raise _bad("bad public key", s)
-            while s < e and d[s] == 0:
-                s += 1
-            self.key_type = "RSA"
-            if s < e:  # bit length: whole bytes after the first non-zero one, plus that one's bits
-                self.key_bits = (e - s) * 8 - 10 + len(bin(d[s]))
-        elif alg == b"\x2a\x86\x48\xce\x3d\x02\x01":  # id-ecPublicKey, parameters: namedCurve OID
-            _, s, e = _tlv(d, oe, ae, _OID)
-            self.key_type = "EC"
-            n = self.curve = _oid(d, s, e)
-            if n[:2] == "P-":
-                self.key_bits = int(n[2:])
-        else:  # EdDSA (cryptography's key type names: Ed25519, Ed448), else the algorithm's OID
-            n = self.key_type = _oid(d, s, oe)
-            if n[:2] == "ed":
-                self.key_type = "E" + n[1:]
-                self.key_bits = 256 if n == "ed25519" else 456
+        ke = _public_key(self, d, e, te)
 
         for t, s, e in _items(d, ke, te, 3):  # [1]/[2] unique IDs (v2+), [3] extensions (v3)
             if t == 0xA3 and self.version == 3:
@@ -331,6 +302,43 @@ class Certificate:
         return "<Certificate CN=%r %s-%d CA=%s %s..%s>" % (
             self.subject_cn, self.key_type, self.key_bits, self.is_ca, fmt_time(self.not_before)[:10],
             fmt_time(self.not_after)[:10])
+
+
+def _public_key(c, d, p, end):
+    # subjectPublicKeyInfo at d[p:], inside the tbsCertificate ending at end: the key's type and size into c, the
+    # key bits kept for key_id. Returns where the SubjectPublicKeyInfo ends.
+    _, s, ke = _tlv(d, p, end, _SEQ)  # subjectPublicKeyInfo: SEQUENCE { algorithm, subjectPublicKey }
+    _, s, ae = _tlv(d, s, ke, _SEQ)
+    _, s, oe = _tlv(d, s, ae, _OID)
+    alg = d[s:oe]
+    _, bs, be = _tlv(d, ae, ke, _BITS, True)
+    if be - bs < 2 or d[bs]:  # a key has no unused bits
+        raise _bad("bad public key", bs)
+    c._pk = memoryview(d)[bs + 1:be]  # (no copy) what key_id hashes
+    c.key_bits = 0
+    if alg == b"\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01":  # rsaEncryption: SEQUENCE { modulus, exponent }
+        _, s, ae = _tlv(d, bs + 1, be, _SEQ, True)
+        _, s, e = _tlv(d, s, ae, _INT)
+        _tlv(d, e, ae, _INT, True)
+        if d[s] & 0x80:  # negative modulus
+            raise _bad("bad public key", s)
+        while s < e and d[s] == 0:
+            s += 1
+        c.key_type = "RSA"
+        if s < e:  # bit length: whole bytes after the first non-zero one, plus that one's bits
+            c.key_bits = (e - s) * 8 - 10 + len(bin(d[s]))
+    elif alg == b"\x2a\x86\x48\xce\x3d\x02\x01":  # id-ecPublicKey, parameters: namedCurve OID
+        _, s, e = _tlv(d, oe, ae, _OID)
+        c.key_type = "EC"
+        n = c.curve = _oid(d, s, e)
+        if n[:2] == "P-":
+            c.key_bits = int(n[2:])
+    else:  # EdDSA (cryptography's key type names: Ed25519, Ed448), else the algorithm's OID
+        n = c.key_type = _oid(d, s, oe)
+        if n[:2] == "ed":
+            c.key_type = "E" + n[1:]
+            c.key_bits = 256 if n == "ed25519" else 456
+    return ke
 
 
 def _extensions(c, d, s, e):

@@ -37,6 +37,8 @@ def _first(m, sock, code, st):
 
 
 def diagnose(m, sock, err):
+    """Likely causes of a failed TLS SOCKON (err: its ModuleError), most likely first, as one string: from the
+    module's Certificate Error code, the loaded CA and the module clock."""
     st = m.tls
     certerr = None
     for d in err.details:

@@ -881,6 +881,7 @@ class Module:
     # ----------------------------------------------------------------------------------------- parts
     @property
     def wlan(self):
+        """The Wi-Fi station (spwf04.wlan.WLAN, network.WLAN style), made on first use."""
         if self._wlan is None:
             from .wlan import WLAN
 
@@ -889,6 +890,7 @@ class Module:
 
     @property
     def tls(self):
+        """The module's TLS store (spwf04.tls.TLSStore: the CA and the clock checks), made on first use."""
         if self._tls is None:
             from .tls import TLSStore
 
@@ -902,6 +904,7 @@ class Module:
         return Socket(self, tls, server_hostname, insecure)
 
     def sockets(self):
+        """The driver's open sockets on this module."""
         return [s for s in self._socks if s is not None]
 
     def __repr__(self):

@@ -141,6 +141,7 @@ class Parser:
         self._arm_n = n
 
     def disarm(self):
+        """Undo expect_payload(): the next Reading line is a line like any other."""
         self._arm_n = 0
         self._arm_buf = None
 

@@ -44,6 +44,11 @@ _POLLOUT = const(0x04)
 _POLLERR = const(0x08)
 _POLLHUP = const(0x10)
 _GONE = (71, 72, 76, 78)  # the module no longer knows this socket
+# How far the answer of a SOCKR in flight has come (its hook follows it when the parser reads the answer)
+_READ_SENT = const(0)  # nothing seen yet
+_READ_HEAD = const(1)  # the AT-S.Reading line
+_READ_DONE = const(2)  # the payload, complete
+_READ_LOST = const(3)  # text between the payload and AT-S.OK: the byte count went wrong
 
 _Base = io.IOBase if sys.implementation.name == "micropython" else object
 
@@ -83,7 +88,7 @@ class Socket(_Base):
         self._q_int = _POLL_MIN
         self._fresh = False  # _avail is SOCKQ's count, no read since (an answer without a count is not one)
         self._small = False  # the last WIND 55 announced a small segment (see _SMALL)
-        self._st = 0  # SOCKR progress: 1 Reading line, 2 payload complete, 3 framing lost
+        self._st = _READ_SENT  # progress of a SOCKR's answer
         self._hr = self._hook_read
         self._hq = self._hook_query
         self._rk = 0  # the size _rcmd (AT+S.SOCKR=<id>,<size>) asks for
@@ -180,11 +185,11 @@ class Socket(_Base):
     def _hook_read(self, ev):
         k = ev.kind
         if k == P.PAYLOAD:
-            self._st = 2
-        elif self._st == 2 and k != P.OK and k != P.ERROR:
-            self._st = 3  # text between the payload and AT-S.OK: the byte count went wrong
+            self._st = _READ_DONE
+        elif self._st == _READ_DONE and k != P.OK and k != P.ERROR:
+            self._st = _READ_LOST
         elif k == P.INFO and ev.text == "Reading":
-            self._st = 1
+            self._st = _READ_HEAD
             a = ev.params[0] if ev.params else ""
             if a.isdigit() and int(a) < self._rk:
                 # A short read (fewer bytes than asked, and never more was asked than pending): the module
@@ -201,7 +206,7 @@ class Socket(_Base):
         dst = mv if off == 0 and k == len(mv) else mv[off : off + k]
         self._avail -= k
         self._fresh = False
-        self._st = 0
+        self._st = _READ_SENT
         self._short = None
         p.expect_payload(dst, k)
         try:
@@ -246,13 +251,13 @@ class Socket(_Base):
             self._fail(errno.EIO, "short SOCKR: %d of %d pending bytes came; data of this socket may be lost%s" % (
                 a, k, " (SOCKR capped at 730: read_max now 730)" if m.read_max == _SEG and k > _SEG else ""))
             self._ok()
-        if self._st == 2:
+        if self._st == _READ_DONE:
             return k
         # Text after the payload, or AT-S.OK without any (a damaged Reading line: the data went by as
         # text). We never ask for more than is pending, so this is lost framing, not "no data": the
         # bytes are gone and the socket's stream cannot be trusted.
         self._fail(errno.EIO, "SOCKR framing lost (%s): data of this socket is corrupt" % (
-            "text after the payload" if self._st == 3 else "no payload"))
+            "text after the payload" if self._st == _READ_LOST else "no payload"))
         self._ok()
 
     def _recv1(self, mv, off, n, t0):
@@ -378,9 +383,12 @@ class Socket(_Base):
         self.id = None
 
     def settimeout(self, t):
+        """Seconds a read, connect or close may wait: None blocks, 0 never waits (reads return None when
+        nothing is there), else a read that gets nothing in time raises OSError ETIMEDOUT."""
         self._timeout = t
 
     def setblocking(self, flag):
+        """setblocking(True) is settimeout(None), setblocking(False) is settimeout(0)."""
         self._timeout = None if flag else 0
 
     def _from_pend(self, mv):
@@ -428,6 +436,9 @@ class Socket(_Base):
         return got
 
     def read(self, n=-1):
+        """Up to n bytes (blocking: n unless end-of-file comes first; b'' at end-of-file); read() reads to
+        end-of-file. With a timeout: what came in time, OSError ETIMEDOUT if nothing; non-blocking: None if
+        nothing is there."""
         if n is None or n < 0:  # all, until end-of-file: small chunks, so only the result needs one block
             parts = []
             while True:
@@ -457,6 +468,8 @@ class Socket(_Base):
         return bytes(mv[:k])
 
     def readline(self):
+        """One line with its LF (the last one may lack it at end-of-file; b'' after that). Bytes read past the
+        LF are kept for the next read. A timeout with part of a line raises; that part is kept."""
         parts = []
         while True:
             b = self._pend
@@ -542,12 +555,12 @@ class Socket(_Base):
         mv = None
         for attempt in range(4):
             if drain:
-                if mv is None:
-                    mv = memoryview(bytearray(min(512, m.read_max)))
                 for _ in range(64):  # a peer that never stops sending cannot hold us forever
                     self._query()
                     if not self._avail:
                         break
+                    if mv is None:
+                        mv = _scratch(min(512, m.read_max))
                     while self._avail:
                         self._read(mv, 0, min(self._avail, len(mv)))
             drain = True
@@ -567,9 +580,11 @@ class Socket(_Base):
         self.close()
 
     def makefile(self, *args, **kw):
+        """The socket itself (it is a stream: read, readline, write), as MicroPython's sockets do."""
         return self
 
     def ioctl(self, req, arg):
+        """The stream protocol's poll and close, so select.poll and asyncio can wait on the socket."""
         if req == _MP_STREAM_POLL:
             if self._err is not None or self._closed:
                 return (arg & (_POLLIN | _POLLOUT)) | _POLLERR | _POLLHUP
@@ -598,6 +613,15 @@ class Socket(_Base):
 
     def __repr__(self):
         return "<Socket %s %s %s>" % (self.id, "tls" if self.tls else "tcp", self.peer)
+
+
+def _scratch(n):
+    # A buffer to drain into at close, allocated only when something is pending; a small one if the heap has
+    # no block of n bytes left (a close must not fail for want of memory: more SOCKRs instead).
+    try:
+        return memoryview(bytearray(n))
+    except MemoryError:
+        return memoryview(bytearray(32))
 
 
 def _sweep(m):

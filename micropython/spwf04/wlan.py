@@ -1,9 +1,23 @@
 # Wi-Fi station control in the network.WLAN style (spec 6.3-6.5). Link state comes from the WINDs the
 # module's reader routes (24 up with an address, 33/38/40/41/... down), so isconnected() costs no AT traffic.
-# Deployed as .mpy bytecode, which lives in RAM: hence the literal status numbers (named in comments) and one
-# "unknown parameter" message, one wifi_mode command text.
 import binascii
 import errno
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+# network.WLAN status values (the names MicroPython's network module uses)
+_STAT_IDLE = const(0)
+_STAT_CONNECTING = const(1)
+_STAT_GOT_IP = const(3)
+_STAT_CONNECT_FAIL = const(-1)
+_STAT_NO_AP_FOUND = const(-2)
+_STAT_WRONG_PASSWORD = const(-3)
 
 def _text(what, s, lo, hi):
     # An SSID or key as str, lo..hi bytes without ',' or a line break (either would end the AT field).
@@ -23,16 +37,16 @@ class WLAN:
     """module.wlan: active(), connect(ssid, key), disconnect(), isconnected(), status(), ipconfig(),
     config('mac'), scan(). connect() blocks until the link is up (or raises)."""
 
-    STAT_IDLE = 0
-    STAT_CONNECTING = 1
-    STAT_GOT_IP = 3
-    STAT_CONNECT_FAIL = -1
-    STAT_NO_AP_FOUND = -2
-    STAT_WRONG_PASSWORD = -3
+    STAT_IDLE = _STAT_IDLE
+    STAT_CONNECTING = _STAT_CONNECTING
+    STAT_GOT_IP = _STAT_GOT_IP
+    STAT_CONNECT_FAIL = _STAT_CONNECT_FAIL
+    STAT_NO_AP_FOUND = _STAT_NO_AP_FOUND
+    STAT_WRONG_PASSWORD = _STAT_WRONG_PASSWORD
 
     def __init__(self, module):
         self._m = module
-        self._status = 0  # STAT_IDLE
+        self._status = _STAT_IDLE
 
     def active(self, on=None):
         """Radio on/off (AT+S.WIFI); without argument: is the radio running?"""
@@ -60,17 +74,17 @@ class WLAN:
         for c in ("AT+S.SSIDTXT=" + ssid, "AT+S.SCFG=wifi_priv_mode,%d" % (2 if key else 0),
                   "AT+S.SCFG=wifi_mode,%d" % 1, "AT+S.WCFG"):  # (one wifi_mode string: 1 here, 0 in disconnect)
             m.cmd(c)
-        self._status = 1  # STAT_CONNECTING
+        self._status = _STAT_CONNECTING
         m._reboot("AT+S.RESET")  # (clears the join failure count)
         # ST's Mbed driver gives up after three deauthentications
         ok = m._wait(lambda: m.link or m._joinfail >= 3 or m._reset_exc is not None, timeout)
         m._check()
         if ok and m.link:
-            self._status = 3  # STAT_GOT_IP
+            self._status = _STAT_GOT_IP
             return
         last = m._joinlast or (m.winds[-1] if m.winds else "no indication")
         # failed (deauthenticated, WIND 20/85): STAT_WRONG_PASSWORD after WIND 40/41, else STAT_CONNECT_FAIL
-        self._status = -3 if ok and (":40:" in last or ":41:" in last) else -1
+        self._status = _STAT_WRONG_PASSWORD if ok and (":40:" in last or ":41:" in last) else _STAT_CONNECT_FAIL
         raise OSError(errno.ECONNREFUSED if ok else errno.ETIMEDOUT, "join %r: %s (last: %s): check SSID and key" % (
             ssid, "failed %d times" % m._joinfail if ok else "no IP address within %d ms" % timeout, last))
 
@@ -82,13 +96,17 @@ class WLAN:
         self.active(True)
         m.cmd("AT+S.WCFG")
         m._reboot("AT+S.RESET")
-        self._status = 0  # STAT_IDLE
+        self._status = _STAT_IDLE
 
     def isconnected(self):
+        """True while the link is up with an IPv4 address (from the indications already received: no AT
+        traffic)."""
         self._m.pump()
         return self._m.link
 
     def status(self, param=None):
+        """A STAT_* value (STAT_IDLE again after a link that was up went down); status('rssi'): the signal
+        strength of the access point in dBm (AT+S.PEERS)."""
         m = self._m
         if param == "rssi":
             return int(m.var("0.rx_rssi", "AT+S.PEERS=0,rx_rssi"))
@@ -96,8 +114,8 @@ class WLAN:
             raise _unknown(param, "'rssi' or none")
         m.pump()
         if m.link:
-            return 3  # STAT_GOT_IP
-        return 0 if self._status == 3 else self._status  # was up, now lost: STAT_IDLE
+            return _STAT_GOT_IP
+        return _STAT_IDLE if self._status == _STAT_GOT_IP else self._status  # was up, now lost
 
     def ipconfig(self, param):
         """'addr4' -> (ip, netmask), 'gw4' -> gateway, 'dhcp4' -> bool (module variables)."""
@@ -111,6 +129,7 @@ class WLAN:
         raise _unknown(param, "'addr4', 'gw4' or 'dhcp4'")
 
     def config(self, param):
+        """config('mac'): the module's MAC address as 6 bytes."""
         if param != "mac":
             raise _unknown(param, "'mac'")
         return binascii.unhexlify(self._m.var("wifi_own_macaddr").replace(":", ""))

@@ -286,6 +286,44 @@ s.close()
     assert not any("77" in c.line for c in sim_clean.commands)
 
 
+def test_close_drains_with_little_heap_left(driver, board, sim_clean):
+    """close() drains what the module holds before SOCKC. With no 512-byte block left in a fragmented heap it
+    drains through a small buffer instead of failing with MemoryError (an asyncio MQTT client met that)."""
+    with Peer("script", send=b"z" * 3000, close=False) as peer:
+        # (the list that holds the heap's blocks is made first: a list that grows leaves holes behind)
+        out = board.exec("hold = [None] * 1500\n" + JOIN + f"""
+import gc, time
+s = m.socket()
+s.connect(('127.0.0.1', {peer.port}))
+time.sleep(0.5)
+gc.collect()
+n = 0
+for size in (480, 64, 16):  # the heap filled: big blocks first, then what still fits in the gaps
+    try:
+        while n < 1500:
+            hold[n] = bytearray(size)
+            n += 1
+    except MemoryError:
+        pass
+for i in range(0, 60, 2):
+    hold[i] = None  # holes of 480 bytes between held blocks: small allocations fit, 512 bytes do not
+try:
+    big = bytearray(512)
+    r = 'a 512-byte block was left'
+except MemoryError:
+    try:
+        s.close()
+        r = 'closed'
+    except MemoryError as e:
+        r = 'MemoryError'
+hold = big = None
+gc.collect()
+print(r, len(m.sockets()), n < 1500)
+""", timeout=60)
+    assert out.split() == ["closed", "0", "True"], out
+    assert not sim_clean.sockets
+
+
 def test_eight_sockets_at_once(driver, board, sim_clean):
     with Peer("echo") as peer:
         out = board.exec(JOIN + f"""

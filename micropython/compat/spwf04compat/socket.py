@@ -39,6 +39,10 @@ def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0):
 
 
 class socket(Socket):
+    """MicroPython's socket.socket over the installed module (spwf04compat.install): TCP over IPv4. The module
+    opens a connection and its TLS in one command, so connect() records the address and the first read or
+    write (or wrap_socket with do_handshake_on_connect) opens it; failures then come from that call."""
+
     def __init__(self, af=AF_INET, type=SOCK_STREAM, proto=0):
         if af != AF_INET or type != SOCK_STREAM:
             raise OSError(errno.EOPNOTSUPP, "the SPWF04SA provider does TCP over IPv4 only "
@@ -50,6 +54,7 @@ class socket(Socket):
         self._hs = False  # TLS with do_handshake_on_connect: open at connect()
 
     def connect(self, addr):
+        """Record (host, port); the module connects at the first read or write (see the class)."""
         if self._addr is not None or self.id is not None or self._closed:
             raise OSError(errno.EALREADY, "socket already connected or closed")
         host = addr[0]
@@ -86,6 +91,7 @@ class socket(Socket):
         return self
 
     def read(self, n=-1):
+        """As spwf04.Socket.read; read() reads to end-of-file in small pieces (a fragmented heap has room)."""
         if self._addr is not None:
             self._open()
         if n is not None and n >= 0:
@@ -105,21 +111,25 @@ class socket(Socket):
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def readinto(self, buf, nbytes=None):
+        """As spwf04.Socket.readinto (opening the connection first if connect() only recorded it)."""
         if self._addr is not None:
             self._open()
         return Socket.readinto(self, buf, nbytes)
 
     def readline(self):
+        """As spwf04.Socket.readline (opening the connection first if needed)."""
         if self._addr is not None:
             self._open()
         return Socket.readline(self)
 
     def recv(self, n):
+        """As spwf04.Socket.recv (opening the connection first if needed)."""
         if self._addr is not None:
             self._open()
         return Socket.recv(self, n)
 
     def write(self, buf, n=None):
+        """As spwf04.Socket.write; str is sent as UTF-8 (clients write header names as str)."""
         if self._addr is not None:
             self._open()
         if isinstance(buf, str):  # clients write header names as str
@@ -130,15 +140,19 @@ class socket(Socket):
     sendall = write
 
     def close(self):
+        """As spwf04.Socket.close (a socket never opened just forgets its address)."""
         self._addr = None
         Socket.close(self)
 
     def ioctl(self, req, arg):
+        """Poll and close for select.poll and asyncio; a socket not yet opened is ready (its first read or
+        write opens it)."""
         if req == _MP_STREAM_POLL and self._addr is not None:
             return arg & _POLLRW  # not opened yet: the next read or write opens it
         return Socket.ioctl(self, req, arg)
 
     def bind(self, *a):
+        """Not supported: the provider has client sockets only (also listen and accept)."""
         raise OSError(errno.EOPNOTSUPP, "server sockets are not supported over the SPWF04SA provider")
 
     listen = accept = bind

@@ -62,6 +62,8 @@ class SSLContext:
         store.load_key(_data(keyfile))
 
     def wrap_socket(self, sock, server_side=False, do_handshake_on_connect=True, server_hostname=None):
+        """The same socket, now opening as TLS through the module (SNI and name check: server_hostname); the
+        handshake runs at connect() or at the first read or write."""
         if server_side:
             raise ValueError("the SPWF04SA does TLS client connections only (server_side=True)")
         if not isinstance(sock, _s.socket):

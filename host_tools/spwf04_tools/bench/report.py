@@ -20,7 +20,6 @@ from .throughput import Transfer
 # Targets of issue 7.
 RATIO_TARGET = 0.95  # payload / line rate, both directions, both baud rates, plain and TLS
 CPU_TARGET = 20.0  # instructions per payload byte, bulk receive through the driver
-SIZE_TARGET = 24 * 1024  # bytes of the driver's .mpy files ("24 KB", read as KiB)
 
 
 @dataclass
@@ -89,8 +88,8 @@ def targets(transfers: list[Transfer], cpu: list[CpuFigure], mem: Memory | None,
             met = sc.ok and (mem.margin_kwords is None or mem.margin_kwords > 0)
             out.append(Target(f"64-bit: TLS scenario in {sc.heap}", ("completes" if sc.ok else "FAILS") + margin,
                               "completes with room to spare", met))
-    if size is not None:
-        out.append(Target("driver .mpy size", f"{size.total:,} B", f"<= {SIZE_TARGET:,} B", size.total <= SIZE_TARGET))
+    # (the driver's .mpy size had a target of 24 KiB; it was retired: the driver is frozen or in ROMFS on the board,
+    # where bytecode costs no RAM, and the 32-bit board's heap figures are what counts. The size is still reported.)
     return out
 
 

@@ -13,7 +13,7 @@ import micropython
 from micropython import const
 
 import qemu_spwf04
-from vboard_io import SignalPin
+from vboard_io import SignalPin, UartBase
 
 USART2 = const(0x40004400)  # to the module's UART (qemu -serial #1); its receive is the firmware's
 USART3 = const(0x40004800)  # to the module's RESET and WAKEUP lines (qemu -serial #2)
@@ -21,8 +21,6 @@ USART3 = const(0x40004800)  # to the module's RESET and WAKEUP lines (qemu -seri
 _SR_TXE = const(0x80)
 _CR1_ENABLE = const(0x200C)  # UE | TE | RE: qemu drops received bytes while the USART is disabled
 _MP_STREAM_POLL = const(3)
-_POLLIN = const(0x0001)
-_POLLOUT = const(0x0004)
 
 
 @micropython.viper
@@ -40,7 +38,7 @@ def _enable(regs: ptr32):
     regs[3] = _CR1_ENABLE
 
 
-class Usart:
+class Usart(UartBase):
     """USART2, the module's UART: like machine.UART(..., rxbuf=rxbuf, timeout=0) on the stm32 port."""
 
     def __init__(self, baudrate=115200, rxbuf=2048):
@@ -82,20 +80,9 @@ class Usart:
         _tx(USART2, buf, len(buf))
         return len(buf)
 
-    def txdone(self):
-        return True
-
-    def flush(self):
-        pass
-
     def ioctl(self, req, arg):
         if req == _MP_STREAM_POLL:
-            ret = 0
-            if arg & _POLLIN and qemu_spwf04.usart_any():
-                ret |= _POLLIN
-            if arg & _POLLOUT:
-                ret |= _POLLOUT
-            return ret
+            return self._poll_mask(arg, qemu_spwf04.usart_any())
         return 0
 
 

@@ -16,7 +16,6 @@ _MP_STREAM_POLL = const(3)
 _MP_STREAM_CLOSE = const(4)
 _MP_STREAM_GET_FILENO = const(10)
 _POLLIN = const(0x0001)
-_POLLOUT = const(0x0004)
 
 
 def module_address():
@@ -144,21 +143,10 @@ class TcpUart(io.IOBase, RxBuffer):
                 if not p.poll(5000):
                     raise OSError(errno.ETIMEDOUT, "UART write stalled: simulator not reading")
 
-    def txdone(self):
-        return True
-
-    def flush(self):
-        pass
-
     def ioctl(self, req, arg):
         if req == _MP_STREAM_POLL:
-            ret = 0
-            if arg & _POLLIN:
-                if self._end > self._start or (self._sock and self._poll.poll(0)):
-                    ret |= _POLLIN
-            if arg & _POLLOUT:
-                ret |= _POLLOUT
-            return ret
+            readable = self._end > self._start or (self._sock and self._poll.poll(0)) if arg & _POLLIN else False
+            return self._poll_mask(arg, readable)
         if req == _MP_STREAM_CLOSE:
             self.close()
             return 0

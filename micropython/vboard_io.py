@@ -4,9 +4,32 @@
 # yet taken sit in self._buf[self._start:self._end]; read() and
 # readline() behave as the stm32 machine.UART's with timeout=0 (None when nothing has arrived, no waiting).
 # A subclass provides _fill() (pull what has arrived into the buffer, never past its end), any() and readinto().
+# UartBase is what all virtual UARTs share (TcpUart through RxBuffer, and qemu_usart.Usart).
 
 
-class RxBuffer:
+from micropython import const
+
+_POLLIN = const(0x0001)
+_POLLOUT = const(0x0004)
+
+
+class UartBase:
+    """What every virtual UART does as machine.UART does: write() returns once the bytes are sent (so txdone()
+    is always True and flush() has nothing to wait for), and select.poll sees it always writable."""
+
+    def txdone(self):
+        """True: write() has already sent everything."""
+        return True
+
+    def flush(self):
+        """Nothing to wait for (write() returns once sent)."""
+
+    def _poll_mask(self, arg, readable):
+        # The answer to ioctl(MP_STREAM_POLL, arg): what was asked of POLLIN (if readable) and POLLOUT.
+        return (arg & _POLLIN if readable else 0) | (arg & _POLLOUT)
+
+
+class RxBuffer(UartBase):
     def read(self, nbytes=-1):
         if nbytes is None or nbytes < 0:
             nbytes = self.any() or len(self._buf)

@@ -31,7 +31,7 @@ except ImportError:  # CPython (unit tests)
         time.sleep(ms / 1000)
 
 
-from . import parser as P
+from . import parser
 from .errors import ModuleError, ModuleReset, redact
 from .utc import CLOCK_MIN, to_epoch
 
@@ -102,16 +102,16 @@ class Module:
     boot_ms = _BOOT_MS
 
     def __init__(self, uart, reset_pin=None, wakeup_pin=None, timeout=_TIMEOUT, read_max=_READ_MAX,
-                 line_max=P.LINE_MAX):
+                 line_max=parser.LINE_MAX):
         self.uart = uart
         self.reset_pin = reset_pin
         self.wakeup_pin = wakeup_pin
         self.timeout = timeout
         self.read_max = read_max
-        self._parser = P.Parser(self._on_event, line_max)
+        self._parser = parser.Parser(self._on_event, line_max)
         self._rxb = bytearray(_RXCHUNK)
         self._rxm = memoryview(self._rxb)
-        self._parser.on_w55 = self._w55
+        self._parser.on_w55 = self._on_w55_line
         self._poll = None
         try:
             import select
@@ -163,7 +163,7 @@ class Module:
         self._joinfail = 0
         self._joinlast = None
         self._clock = None
-        self._wmed = None  # console_wind_off_medium as the user has it (read once; -1: cannot mask)
+        self._wind_off_medium = None  # console_wind_off_medium as the user has it (read once; -1: cannot mask)
         self.w55off = False  # WIND 55 masked by the driver for a bulk receive (socket.py)
         self._lost = False  # the module may hold sockets the driver does not know of (socket._sweep closes them)
         self._raw = False  # at() opened a socket: the sweep cannot tell lost sockets from the user's
@@ -205,17 +205,17 @@ class Module:
     def _on_event(self, ev):
         k = ev.kind
         if self._out:
-            if k == P.PAYLOAD:
+            if k == parser.PAYLOAD:
                 if ev.data is None:
                     self._out("< <<%d bytes>>" % ev.number)
-            elif k == P.GARBAGE:
+            elif k == parser.GARBAGE:
                 self._out("< !%s %s" % (ev.text, ev.line))
             else:
                 self._out("< " + redact(ev.line))
-        if k == P.WIND:
+        if k == parser.WIND:
             self._wind(ev)
             return
-        if k == P.ECHO:
+        if k == parser.ECHO:
             self._echo = True
             return
         if self._lines is None:
@@ -223,14 +223,14 @@ class Module:
             return
         if self._hook is not None:
             self._hook(ev)
-        if k == P.OK or k == P.ERROR:
+        if k == parser.OK or k == parser.ERROR:
             self._nfinal += 1
             if self._final is None:
                 self._final = ev
         elif self._nfinal == 0:
             self._lines.append(ev)
 
-    def _w55(self, raw):
+    def _on_w55_line(self, raw):
         # The parser's fast path for +WIND:55:Pending Data::<id>:<received>:<cumulated>, the one line that
         # comes per TCP segment: bytes only, no Event. Traced, watched (on_wind) or odd lines take the
         # normal path.
@@ -448,7 +448,7 @@ class Module:
             self._lines = None
             self._hook = None
         ev = self._final
-        if ev.kind == P.ERROR:
+        if ev.kind == parser.ERROR:
             raise ModuleError(ev.code, ev.text, _text(raw),
                               [redact(e.line)[5:] if e.line.startswith("AT-S.") else e.line for e in lines])
         return lines
@@ -540,7 +540,7 @@ class Module:
                             pos += u.readinto(dst[pos:]) or 0
                         continue
                     if not self._tick(t, ms):  # the parser takes over, counting what is still missing
-                        hook(P.READING)
+                        hook(parser.READING)
                         p._payload()
                         p.payload_filled(pos)
                         self._hand(hook, 0)
@@ -582,8 +582,8 @@ class Module:
                     break
                 n = g
             if k:  # the payload is complete, its end is not what it should be: the general way decides
-                hook(P.READING)
-                hook(P.DONE)
+                hook(parser.READING)
+                hook(parser.DONE)
                 p.disarm()
                 self._hand(hook, n)
             else:  # a SOCKQ: its head line (the count) goes to the parser first, else the count is lost
@@ -672,9 +672,9 @@ class Module:
         self._nfinal = 0
 
         def hook(ev):
-            if ev.kind == P.INFO and ev.text == "Var" and ev.tail().startswith("console_echo="):
+            if ev.kind == parser.INFO and ev.text == "Var" and ev.tail().startswith("console_echo="):
                 seen.append(1)
-            elif seen and ev.kind in (P.OK, P.ERROR):
+            elif seen and ev.kind in (parser.OK, parser.ERROR):
                 seen.append(2)
 
         self._hook = hook
@@ -692,20 +692,20 @@ class Module:
         # Mask (on) or unmask WIND 55 for a bulk receive (socket.py says when). SCFG only, never stored.
         # Masked indications are dropped (spec 3): on unmasking every socket asks SOCKQ before trusting
         # a count again.
-        v = self._wmed
+        v = self._wind_off_medium
         if v is None:  # read once per boot, when first needed (reading it at init() gained nothing measurable)
             try:
                 v = int(self.var("console_wind_off_medium", "AT+S.GCFG=console_wind_off_medium"), 16)
             except (ModuleError, ValueError):
                 v = -1
-            self._wmed = v
+            self._wind_off_medium = v
         if v < 0:
             return
         if not v & _W55:  # (WIND 55 already off by the user's choice: nothing to switch)
             try:
                 self.cmd("AT+S.SCFG=console_wind_off_medium,0x%08x" % (v | _W55 if on else v))
             except ModuleError:  # a firmware without this variable: keep the indications
-                self._wmed = -1
+                self._wind_off_medium = -1
                 on = False
         self.w55off = on
         if not on:
@@ -738,7 +738,7 @@ class Module:
             self._reboot(cmd)
             return ["AT-S.OK"]
         if "WIND_OFF" in up:  # the user takes over the indication masks
-            self._wmed = None
+            self._wind_off_medium = None
             self.w55off = False
         data = None
         if up.startswith("AT+S.SOCKR="):

@@ -26,7 +26,7 @@ except ImportError:  # CPython
         return x
 
 
-from . import parser as P
+from . import parser
 from .errors import ModuleError, ModuleReset
 from .module import _ms, ticks_ms
 
@@ -84,16 +84,16 @@ class Socket(_Base):
         self._err = None  # (class, errno, message): why the socket is unusable
         self._closed = False
         self._pend = None  # bytes read past a readline's LF
-        self._q_at = ticks_ms()
-        self._q_int = _POLL_MIN
+        self._queried_at = ticks_ms()
+        self._poll_ms = _POLL_MIN
         self._fresh = False  # _avail is SOCKQ's count, no read since (an answer without a count is not one)
         self._small = False  # the last WIND 55 announced a small segment (see _SMALL)
         self._st = _READ_SENT  # progress of a SOCKR's answer
-        self._hr = self._hook_read
-        self._hq = self._hook_query
-        self._rk = 0  # the size _rcmd (AT+S.SOCKR=<id>,<size>) asks for
+        self._read_hook = self._hook_read  # (bound once: a bound method made per read would allocate)
+        self._query_hook = self._hook_query
+        self._read_size = 0  # the size _read_cmd (AT+S.SOCKR=<id>,<size>) asks for
         self._short = None  # a Reading line announced this many bytes, fewer than asked (see _hook_read)
-        self._qcmd = None  # AT+S.SOCKQ=<id>, made at the first query
+        self._query_cmd = None  # AT+S.SOCKQ=<id>, made at the first query
 
     # ------------------------------------------------------------------------------ WIND routing
     def _wind55(self, r, c):
@@ -108,7 +108,7 @@ class Socket(_Base):
         else:
             self._exact = False
             self._dirty = True
-        self._q_int = _POLL_MIN
+        self._poll_ms = _POLL_MIN
 
     def _wind58(self):
         self._eof = True
@@ -141,7 +141,7 @@ class Socket(_Base):
         self._fail(errno.EIO, "socket unusable after: %s" % _why(e))
 
     def _hook_query(self, ev):
-        if ev.kind == P.INFO and ev.text == "Query" and ev.params and ev.params[0].isdigit():
+        if ev.kind == parser.INFO and ev.text == "Query" and ev.params and ev.params[0].isdigit():
             self._counted(int(ev.params[0]))
 
     def _counted(self, n):
@@ -155,13 +155,13 @@ class Socket(_Base):
         # Only an answer with a count makes _fresh: 'AT-S.Query:' with its digits lost to line noise must not
         # pass for 'nothing pending' (end-of-file would come early, the rest of the data silently dropped).
         self._fresh = False
-        self._q_at = ticks_ms()
+        self._queried_at = ticks_ms()
         try:
-            q = self._qcmd
+            q = self._query_cmd
             if q is None:
-                q = self._qcmd = b"AT+S.SOCKQ=%d\r" % self.id
+                q = self._query_cmd = b"AT+S.SOCKQ=%d\r" % self.id
             m = self._m
-            f = m._quick(q, b"AT-S.Query:", self._hq, m.timeout)
+            f = m._quick(q, b"AT-S.Query:", self._query_hook, m.timeout)
             if not isinstance(f, list) and f.isdigit():  # the usual answer, read without events (else: _hook_query)
                 self._counted(int(f))
         except ModuleError as e:
@@ -178,20 +178,20 @@ class Socket(_Base):
             self._unusable(e)
             raise
         if self._avail:
-            self._q_int = _POLL_MIN
-        elif self._q_int < _POLL_MAX:
-            self._q_int *= 2
+            self._poll_ms = _POLL_MIN
+        elif self._poll_ms < _POLL_MAX:
+            self._poll_ms *= 2
 
     def _hook_read(self, ev):
         k = ev.kind
-        if k == P.PAYLOAD:
+        if k == parser.PAYLOAD:
             self._st = _READ_DONE
-        elif self._st == _READ_DONE and k != P.OK and k != P.ERROR:
+        elif self._st == _READ_DONE and k != parser.OK and k != parser.ERROR:
             self._st = _READ_LOST
-        elif k == P.INFO and ev.text == "Reading":
+        elif k == parser.INFO and ev.text == "Reading":
             self._st = _READ_HEAD
             a = ev.params[0] if ev.params else ""
-            if a.isdigit() and int(a) < self._rk:
+            if a.isdigit() and int(a) < self._read_size:
                 # A short read (fewer bytes than asked, and never more was asked than pending): the module
                 # capped it or lost data. Its bytes are read as announced (the answer stays in step), then
                 # the socket fails: a stream with a possible gap is never handed on.
@@ -210,11 +210,11 @@ class Socket(_Base):
         self._short = None
         p.expect_payload(dst, k)
         try:
-            if k != self._rk:  # (bulk reads repeat one size: the command line and answer head are made once)
-                self._rk = k
-                self._rcmd = b"AT+S.SOCKR=%d,%d\r" % (self.id, k)
-                self._rhead = b"AT-S.Reading:%d:" % k  # (another count - a short read - takes the general way)
-            r = m._quick(self._rcmd, self._rhead, self._hr, m.timeout + k // 5)
+            if k != self._read_size:  # (bulk reads repeat one size: the command line and answer head are made once)
+                self._read_size = k
+                self._read_cmd = b"AT+S.SOCKR=%d,%d\r" % (self.id, k)
+                self._read_head = b"AT-S.Reading:%d:" % k  # (another count - a short read - takes the general way)
+            r = m._quick(self._read_cmd, self._read_head, self._read_hook, m.timeout + k // 5)
         except (ModuleError, ModuleReset) as e:
             p.disarm()
             if k > _SEG and getattr(e, "code", 0) == 32:
@@ -290,7 +290,7 @@ class Socket(_Base):
             # After +WIND:58, end-of-file needs a SOCKQ of 0 after the last read: a count with lost digits
             # ('Query:979' -> 'Query:9') must not end the stream early.
             # Masked, the WINDs that would announce more are gone: ask at once.
-            if self._dirty or ((self._eof or m.w55off) and not self._fresh) or _ms(self._q_at) >= self._q_int:
+            if self._dirty or ((self._eof or m.w55off) and not self._fresh) or _ms(self._queried_at) >= self._poll_ms:
                 self._query()
                 if self._avail:
                     continue
@@ -302,7 +302,7 @@ class Socket(_Base):
             t = self._timeout
             if t == 0:
                 return None
-            w = self._q_int - _ms(self._q_at)
+            w = self._poll_ms - _ms(self._queried_at)
             if t is not None:
                 r = int(t * 1000) - _ms(t0)
                 if r <= 0:
@@ -334,7 +334,7 @@ class Socket(_Base):
 
         def hook(ev):  # register at the AT-S.On line so WINDs right after it find the socket
             # (one digit, as the module prints ids: line noise can insert one, '03' for '0', naming a wrong socket)
-            if ev.kind == P.INFO and ev.text == "On" and len(ev.params) > 1 and len(ev.params[-1]) == 1:
+            if ev.kind == parser.INFO and ev.text == "On" and len(ev.params) > 1 and len(ev.params[-1]) == 1:
                 i = int(ev.params[-1]) if ev.params[-1].isdigit() else -1
                 if 0 <= i < len(m._socks):
                     old = m._socks[i]
@@ -374,7 +374,7 @@ class Socket(_Base):
         if self.id is None:
             m._lost = True
             raise OSError(errno.EIO, "SOCKON answered OK without an AT-S.On:<ip>:<id> line")
-        self._q_at = ticks_ms()
+        self._queried_at = ticks_ms()
 
     def _unregister(self):
         i = self.id
@@ -593,7 +593,7 @@ class Socket(_Base):
                 try:
                     m.pump()
                     if (arg & _POLLIN and self.id is not None and not self._avail and not self._pend
-                            and (self._dirty or _ms(self._q_at) >= self._q_int)):
+                            and (self._dirty or _ms(self._queried_at) >= self._poll_ms)):
                         self._query()
                     if m.w55off and not self._avail:
                         m._mask55(False)

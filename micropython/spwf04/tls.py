@@ -107,10 +107,10 @@ class TLSStore:
 
     def _prepare(self, data, path, check, encoding):
         # load_ca's allocations, all before any AT traffic: the certificate, the bytes sent, the auth digits
-        from . import cert as C
+        from . import cert
 
         m = self._m
-        certs = C.parse(_read(data, path, "load_ca"))
+        certs = cert.parse(_read(data, path, "load_ca"))
         if len(certs) != 1:
             raise CertError("%d certificates: load_ca takes one (the server's issuing CA)" % len(certs))
         c = certs[0]
@@ -125,8 +125,8 @@ class TLSStore:
                 now = m.time()
                 if now < CLOCK_MIN:  # never set since the module booted
                     now = None
-            C.check(c, now, fw, "ca", len(blob))
-        return c, blob, C.hex_id(c.auth).encode(), (C.to_epoch(c.not_before), C.to_epoch(c.not_after))
+            cert.check(c, now, fw, "ca", len(blob))
+        return c, blob, cert.hex_id(c.auth).encode(), (cert.to_epoch(c.not_before), cert.to_epoch(c.not_after))
 
     def load_cert(self, data=None, path=None):
         """Own certificate (chain) for mutual TLS, sent as given."""

@@ -298,7 +298,9 @@ s.connect(('127.0.0.1', {peer.port}))
 time.sleep(0.5)
 gc.collect()
 n = 0
-for size in (480, 64, 16):  # the heap filled: big blocks first, then what still fits in the gaps
+# The heap filled: 400-byte blocks first, then what still fits in the gaps. A bytearray is two allocations (its
+# object and its data), so a freed one leaves at most 448 bytes in one piece, even next to another's object.
+for size in (400, 64, 16):
     try:
         while n < 1500:
             hold[n] = bytearray(size)
@@ -306,7 +308,7 @@ for size in (480, 64, 16):  # the heap filled: big blocks first, then what still
     except MemoryError:
         pass
 for i in range(0, 60, 2):
-    hold[i] = None  # holes of 480 bytes between held blocks: small allocations fit, 512 bytes do not
+    hold[i] = None  # holes between held blocks: small allocations fit, 512 bytes do not
 try:
     big = bytearray(512)
     r = 'a 512-byte block was left'

@@ -15,7 +15,7 @@ where bytecode, buffers and objects take the bytes they take on a NUCLEO-F401RE.
   bench/cpu.py, two sizes, each run `repeats` times, the slope between the medians: set-up and the first wait
   cancel out. The CPU share at the F401RE's 84 MHz follows for a payload arriving at the full line rate
   (baud / 10 bytes per second), taking one instruction per cycle (flash wait states make a real F401RE slower;
-  docs/virtual-boards.md says what else differs: the UART here is polled by viper code, not interrupt-fed).
+  docs/virtual-boards.md says what else differs: interrupt entry and exit are not counted).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 # Why did a TLS SOCKON fail? The module says only "Certificate Error:<n>" and "ERROR:74". This ranks the
 # likely causes from what the driver knows (clock, CA, auth, firmware, server name) - compact, on-device.
 # It needs no X.509 code: the TLS store keeps the CA's name, dates and key id, and words the clock and CA
-# problems itself (TLSStore._problems, shared with its pre-flight check).
+# problems itself (TLSStore.problems, shared with its pre-flight check).
 #
 # The module's certificate error number picks the first cause. No table of these numbers is published;
 # docs/diagnosis.md gives the mapping below with the source of each entry (users' reports for 23 and 22;
@@ -14,8 +14,7 @@ def _clock(m):
     now = m.clock()
     if now is None:
         return "not set since boot"
-    c = m._clock
-    return ymd(now) + (" (set by hand with AT+S.TIME, not m.settime())" if len(c) > 2 and c[2] else "")
+    return ymd(now) + (" (set by hand with AT+S.TIME, not m.settime())" if m.clock_by_hand else "")
 
 
 def _first(m, sock, code, st):
@@ -45,7 +44,7 @@ def diagnose(m, sock, err):
         if d.startswith("Certificate Error:"):
             certerr = d[18:]
     first = _first(m, sock, certerr, st)
-    out = st._problems(m.clock())[1::2]  # the texts of [code, text, ...]
+    out = st.problems(m.clock())[1::2]  # the texts of [code, text, ...]
     if certerr == "3":
         out.append(first)  # the clock and the CA's dates are date causes too, and known ones: before it
     elif first:

@@ -160,8 +160,8 @@ class Module:
         self.ip = None
         self.hw = False  # radio started (+WIND:32)
         self.hw_failure = None
-        self._joinfail = 0
-        self._joinlast = None
+        self.join_failures = 0
+        self.join_last = None
         self._clock = None
         self._wind_off_medium = None  # console_wind_off_medium as the user has it (read once; -1: cannot mask)
         self.w55off = False  # WIND 55 masked by the driver for a bulk receive (socket.py)
@@ -180,7 +180,9 @@ class Module:
         self._parser.disarm()
         self._boot_until = ticks_ms()  # the rest of this boot's indications are expected
 
-    def _check(self):
+    def check(self):
+        """Raise what stops the module: OSError EIO when it stopped answering (call init()), or the ModuleReset
+        of a reset the driver did not ask for (raised once). For the driver's parts after they waited."""
         if self._broken:
             raise OSError(errno.EIO, "module not answering since: %s; call init()" % self._broken)
         e = self._reset_exc
@@ -266,21 +268,21 @@ class Module:
             if ip.count(".") == 3:
                 self.link = True
                 self.ip = ip
-                self._joinfail = 0
+                self.join_failures = 0
             elif not self.link and ev.line.rsplit("Up::", 1)[-1].startswith("fe80"):
                 # The IPv6 line comes after the IPv4 one (real log): its twin was lost on the line, but the link
                 # is up. Waiting for a line that will not come would cost the whole join timeout; ipconfig()
                 # asks the module for the address. (A bare `WiFi Up::` at boot, seen in a variant, is no link.)
                 self.link = True
-                self._joinfail = 0
+                self.join_failures = 0
         elif n in _LINK_DOWN:
             self.link = False
             self.ip = None
             if n == 38:
                 self.hw = False
             else:  # 20 (join failed) and 85 (no DHCP lease) end a join at once; deauths count up to 3
-                self._joinfail += 3 if n == 20 or n == 85 else 1
-                self._joinlast = ev.line
+                self.join_failures += 3 if n == 20 or n == 85 else 1
+                self.join_last = ev.line
         elif n == 32:
             self.hw = True
         elif n == 5:
@@ -358,6 +360,11 @@ class Module:
                 if not self._rx():
                     return
 
+    def wait_for(self, cond, ms):
+        """Process the module's output until cond() is true, the module resets or ms pass; returns cond().
+        Then check() raises a reset. For the driver's parts (Wi-Fi join, NTP) that wait for indications."""
+        return self._wait(lambda: cond() or self._reset_exc is not None, ms) and cond()
+
     def _wait(self, cond, ms):
         # Pump until cond() or ms elapse (also while input keeps coming); returns cond().
         t = ticks_ms()
@@ -419,12 +426,12 @@ class Module:
         # SOCKQ through _quick), so no text is formatted or decoded per command. The str form is made only for
         # errors and traces.
         if self._broken or self._reset_exc is not None:
-            self._check()
+            self.check()
         if self._desync:
             self._resync()
         if self._rx():  # what arrived before the command is not its answer: routed first (strays are logged)
             self.pump()
-            self._check()
+            self.check()
         self._begin(hook)
         return self._finish(raw, payload, timeout or self.timeout, ticks_ms(), True)
 
@@ -456,7 +463,7 @@ class Module:
     def _wait_final(self, raw, payload, ms, t):
         while self._final is None:
             if self._reset_exc is not None:
-                self._check()
+                self.check()
             got = self._rx()
             r = ms - ticks_diff(ticks_ms(), t)
             if r <= 0:  # checked even while input keeps coming: a flood cannot hold us
@@ -466,7 +473,7 @@ class Module:
             if not got:
                 self._idle(r)
         if self._reset_exc is not None and self._reset_mid:  # (a reset, then a final line, in one chunk)
-            self._check()
+            self.check()
 
     def _begin(self, hook):
         # A command is in flight from here: lines now belong to it (until _do ends).
@@ -649,7 +656,7 @@ class Module:
             return  # the command's own final line came late, then the probe's OK: not a failure
         # (after a payload command the probe may have been swallowed as payload: never trust a late OK)
         if self._reset_exc is not None:
-            self._check()
+            self.check()
         cmd = _text(raw)
         if got:
             self._desync = True  # a late final line may still come: resynchronise before the next command
@@ -734,8 +741,8 @@ class Module:
             cmd = "%s,%d" % (cmd, len(payload))
         up = cmd.upper()
         if up.startswith("AT+S.RESET"):
-            self._check()
-            self._reboot(cmd)
+            self.check()
+            self.reboot(cmd)
             return ["AT-S.OK"]
         if "WIND_OFF" in up:  # the user takes over the indication masks
             self._wind_off_medium = None
@@ -821,9 +828,11 @@ class Module:
                 self._wait(lambda: False, 300)
             if not self._alive():
                 raise self._silent()
-        self._reboot("AT+S.RESET")
+        self.reboot("AT+S.RESET")
 
-    def _reboot(self, cmd):
+    def reboot(self, cmd="AT+S.RESET"):
+        """Reset the module with cmd (it applies saved settings so) and wait until it has booted; its sockets
+        are gone. Raises OSError ETIMEDOUT when no boot indication comes."""
         # A reset the driver asked for: its boot indications are expected; the module may answer OK first.
         self._drop(ModuleReset(errno.ECONNRESET, "module reset by %s: socket closed" % cmd))
         self._booted = False
@@ -869,6 +878,12 @@ class Module:
             return to_epoch((2000 + int(d[0]), int(d[1]), int(d[2]), int(t[0]), int(t[1]), int(t[2])))
         except (TypeError, ValueError, IndexError):
             raise OSError(errno.EIO, "unexpected AT+S.TIME answer")
+
+    @property
+    def clock_by_hand(self):
+        """True when the module clock was last set with a raw AT+S.TIME (m.at or m.cmd), not settime()."""
+        c = self._clock
+        return bool(c and len(c) > 2 and c[2])
 
     def clock(self):
         """The module clock as the driver set it (UNIX seconds), or None if the driver has not set it

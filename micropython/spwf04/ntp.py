@@ -59,7 +59,7 @@ def _dotted(host):
 def _udp(m, host, port, ms):
     # A module UDP socket to host:port (the module resolves a name); each write is one datagram.
     s = m.socket()
-    s._kind = "u"
+    s.datagram()
     s.settimeout(max(ms, 1000) / 1000)
     try:
         s.connect((host, port))
@@ -102,9 +102,10 @@ def _by_module(m, host, t, ms):
         # (the indication may come before or after AT-S.OK - both are seen here - and a module that asks before
         # answering may take the whole bound)
         m.cmd("AT+S.NTP", None, max(m.timeout, ms - _ms(t)))
-        if not m._wait(lambda: got or m._reset_exc is not None, ms - _ms(t)):
+        ok = m.wait_for(lambda: got, ms - _ms(t))
+        m.check()
+        if not ok:
             return None
-        m._check()
     finally:
         m.on_wind = prev
     return m.time()

@@ -67,7 +67,7 @@ class Socket(_Base):
     """A TCP or TLS stream socket on the module. Create with module.socket(tls=False, server_hostname=None,
     insecure=False); server_hostname turns TLS on and is passed to the module (SNI / name check)."""
 
-    _kind = "t"  # SOCKON kind of a plain socket; spwf04.ntp sets "u" (UDP: each write() one datagram)
+    _kind = "t"  # SOCKON kind of a plain socket; datagram() makes it "u"
 
     def __init__(self, module, tls=False, server_hostname=None, insecure=False):
         self._m = module
@@ -237,7 +237,7 @@ class Socket(_Base):
                     m._unexpected_reset("boot indications inside SOCKR data")
                     m._broken = None
                     m._desync = False
-                    m._check()
+                    m.check()
             self._fail(errno.EIO, "socket unusable after an interrupted read: %s" % _why(e))
             raise
         if not isinstance(r, list):
@@ -381,6 +381,12 @@ class Socket(_Base):
         if i is not None and self._m._socks[i] is self:
             self._m._socks[i] = None
         self.id = None
+
+    def datagram(self):
+        """Make this socket, before connect(), a UDP one: each write() is one datagram (spwf04.ntp's SNTP)."""
+        if self.id is not None or self.tls:
+            raise OSError(errno.EALREADY, "datagram(): only a plain socket before connect()")
+        self._kind = "u"
 
     def settimeout(self, t):
         """Seconds a read, connect or close may wait: None blocks, 0 never waits (reads return None when

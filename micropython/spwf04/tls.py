@@ -1,9 +1,8 @@
 # The module's TLS credential store (AT+S.TLSCERT, spec 6.14): the CA with its key identifier as `auth`,
 # the own certificate and key for mutual TLS, list, clear. Certificates are parsed and checked on the
 # board (spwf04.cert) before any AT traffic; lengths are computed, bytes sent raw.
-# Deployed as .mpy bytecode, which lives in RAM: the messages are short and shared with spwf04.diag (through
-# _problems), and each TLSCERT upload goes through _send. Dates come from spwf04.utc, so a pre-flight
-# check needs no X.509 code loaded.
+# The messages are short and shared with spwf04.diag (through problems()), and each TLSCERT upload goes
+# through _send. Dates come from spwf04.utc, so a pre-flight check needs no X.509 code loaded.
 import errno
 
 from .errors import CertError
@@ -141,7 +140,7 @@ class TLSStore:
         self._send("key", blob)
         self.key = True
 
-    def _problems(self, now):
+    def problems(self, now):
         """What stops a verified TLS connection at the module clock now (None: unset), clock first, as a flat
         list [CertError code, text, code, text, ...]. preflight raises the last, spwf04.diag lists all texts."""
         out = []
@@ -152,11 +151,10 @@ class TLSStore:
         elif now is not None:
             a, b = self.ca_valid
             if not a <= now <= b:
-                c = self._m._clock  # a clock set by hand (AT+S.TIME) is named as such: see Module.cmd
                 out += ("expired" if now > b else "not_yet_valid",
                         "CA '%s' valid %s..%s, module clock %s%s: fix the clock or the CA" % (
-                            self.ca, ymd(a), ymd(b), ymd(now), " (set by hand with AT+S.TIME)" if c and
-                            len(c) > 2 and c[2] else ""))
+                            self.ca, ymd(a), ymd(b), ymd(now), " (set by hand with AT+S.TIME)" if
+                            self._m.clock_by_hand else ""))
         return out
 
     def preflight(self, sock):
@@ -165,8 +163,8 @@ class TLSStore:
         fw = m.fw or "1.1"
         limit = 1 if fw[:3] == "1.0" else 2
         n = 0
-        for s in m._socks:
-            if s is not None and s.tls:
+        for s in m.sockets():
+            if s.tls:
                 n += 1
         if n >= limit:
             raise OSError(errno.ENOBUFS, "FW %s allows %d TLS socket(s) at a time: close one first" % (fw, limit))
@@ -174,6 +172,6 @@ class TLSStore:
             m.warn("TLS to %s with insecure=True: server not authenticated" % (
                 sock.server_hostname or "the server"))
             return
-        p = self._problems(m.clock())
+        p = self.problems(m.clock())
         if p:
             raise CertError(p[-1], p[-2])  # the last: a missing CA before an unset clock

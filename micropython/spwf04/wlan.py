@@ -59,9 +59,10 @@ class WLAN:
             c = "AT+S.WIFI=%d" % on
             m.cmd(c)
             # the radio's on/off indication comes within 8 s
-            if not m._wait(lambda: m.hw == on or m._reset_exc is not None, 8000):
+            ok = m.wait_for(lambda: m.hw == on, 8000)
+            m.check()  # (a reset meanwhile is reported as such)
+            if not ok:
                 raise OSError(errno.ETIMEDOUT, c + ": no +WIND:%d within 8 s" % (32 if on else 38))
-            m._check()
         return on
 
     def connect(self, ssid, key=None, timeout=60000):  # ST's Mbed driver allows 60 s for a join
@@ -75,18 +76,18 @@ class WLAN:
                   "AT+S.SCFG=wifi_mode,%d" % 1, "AT+S.WCFG"):  # (one wifi_mode string: 1 here, 0 in disconnect)
             m.cmd(c)
         self._status = _STAT_CONNECTING
-        m._reboot("AT+S.RESET")  # (clears the join failure count)
+        m.reboot("AT+S.RESET")  # (clears the join failure count)
         # ST's Mbed driver gives up after three deauthentications
-        ok = m._wait(lambda: m.link or m._joinfail >= 3 or m._reset_exc is not None, timeout)
-        m._check()
+        ok = m.wait_for(lambda: m.link or m.join_failures >= 3, timeout)
+        m.check()
         if ok and m.link:
             self._status = _STAT_GOT_IP
             return
-        last = m._joinlast or (m.winds[-1] if m.winds else "no indication")
+        last = m.join_last or (m.winds[-1] if m.winds else "no indication")
         # failed (deauthenticated, WIND 20/85): STAT_WRONG_PASSWORD after WIND 40/41, else STAT_CONNECT_FAIL
         self._status = _STAT_WRONG_PASSWORD if ok and (":40:" in last or ":41:" in last) else _STAT_CONNECT_FAIL
         raise OSError(errno.ECONNREFUSED if ok else errno.ETIMEDOUT, "join %r: %s (last: %s): check SSID and key" % (
-            ssid, "failed %d times" % m._joinfail if ok else "no IP address within %d ms" % timeout, last))
+            ssid, "failed %d times" % m.join_failures if ok else "no IP address within %d ms" % timeout, last))
 
     def disconnect(self):
         """Leave the network (ST's sequence: WIFI=0, wifi_mode 0, WIFI=1, WCFG, RESET)."""
@@ -95,7 +96,7 @@ class WLAN:
         m.cmd("AT+S.SCFG=wifi_mode,%d" % 0)
         self.active(True)
         m.cmd("AT+S.WCFG")
-        m._reboot("AT+S.RESET")
+        m.reboot("AT+S.RESET")
         self._status = _STAT_IDLE
 
     def isconnected(self):

@@ -8,7 +8,8 @@
 #
 # Line mode: every line ends with LF (CR LF on the wire); trailing CRs are dropped, a CR inside a line also
 # ends a line (echo without LF is unknown territory, spec 9.3), empty lines are skipped. A line longer than
-# the preallocated buffer, invalid UTF-8 or containing NUL gives a GARBAGE event; the parser resynchronises
+# the preallocated buffer (counted to its LF, lone-CR lines inside included), invalid UTF-8 or containing NUL
+# gives a GARBAGE event; the parser resynchronises
 # on the next line start (or at an AT-S./+WIND: prefix inside a garbage line).
 #
 # Payload mode: after an AT-S.Reading: line, if armed with expect_payload(), exactly the armed number of

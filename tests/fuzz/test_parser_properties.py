@@ -61,7 +61,10 @@ def session(draw) -> tuple[bytes, list[int]]:
             sizes.append(n)
             out += draw(st.sampled_from([b"", b"\r\n"])) + b"AT-S.OK\r\n"
         else:
-            out += draw(line())
+            x = draw(line())
+            if x.endswith(b"\r") and len(out) - (out.rfind(b"\n") + 1) + len(x) + 24 > 64:
+                x += b"\n"  # the length limit counts a line to its LF (lone-CR lines inside included): see below
+            out += x
     return bytes(out), sizes
 
 
@@ -88,7 +91,10 @@ def test_same_events_for_every_fragmentation(sess, cuts, size):
     got, _ = _parser_events(P, chunks, size, _arm_from(sizes))
     assert got == want
     assert p.payload_left == 0
-    # every payload came out byte-exact
+    # every payload came out byte-exact (the session keeps each run of lone-CR lines plus the line that ends it
+    # with LF within the smallest buffer: the parser counts a line's length to its LF, so a Reading line behind
+    # 64+ bytes of lone-CR lines is part of an over-long line, reported as garbage - the same way whatever the
+    # fragmentation, which the assertion above checks for every input)
     payloads = [e[2] for e in want if e[0] == "payload"]
     assert [len(x) for x in payloads] == sizes
 

@@ -301,7 +301,8 @@ s = m.socket()
 s.connect(('127.0.0.1', {peer.port}))
 time.sleep(0.5)
 gc.collect()
-n = 0
+n = i = 0
+r = big = e = None  # (every global made now: a dict that grows allocates, and the heap will be full)
 # The heap filled: 400-byte blocks first, then what still fits in the gaps. A bytearray is two allocations (its
 # object and its data), so a freed one leaves at most 448 bytes in one piece, even next to another's object.
 for size in (400, 64, 16):
@@ -311,8 +312,9 @@ for size in (400, 64, 16):
             n += 1
     except MemoryError:
         pass
-for i in range(0, 60, 2):
+while i < 60:  # (no range object: the heap is full here)
     hold[i] = None  # holes between held blocks: small allocations fit, 512 bytes do not
+    i += 2
 try:
     big = bytearray(512)
     r = 'a 512-byte block was left'

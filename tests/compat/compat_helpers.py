@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import getpass
 import shutil
+import socket
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 from spwf04_tools.deploy import mpy_cross_binary, query_board
 from spwf04_tools.https_server import HTTPSServer  # noqa: F401 - the compat tests' web server
+from spwf04_tools.loopback import LoopbackServer
 from spwf04_tools.pki import PKI
 from spwf04_tools.repl_link import DeviceError
 from spwf04_tools.sim.config import DEFAULT_AP
@@ -107,32 +108,15 @@ class Mosquitto:
         self._logf.close()
 
 
-class TCPEcho:
+class TCPEcho(LoopbackServer):
     """A plain TCP echo server on 127.0.0.1: echoes every byte, closes the connection after a line b"quit\\n"."""
 
-    def __init__(self) -> None:
-        import socketserver
+    io_timeout = 30.0
 
-        class Handler(socketserver.StreamRequestHandler):
-            def handle(self) -> None:
-                self.connection.settimeout(30)
-                for line in self.rfile:
-                    if line == b"quit\n":
-                        return
-                    self.wfile.write(line)
-
-        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"tcp-echo:{self.port}", daemon=True)
-
-    def __enter__(self) -> "TCPEcho":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(5)
+    def serve(self, conn: socket.socket) -> None:
+        with conn.makefile("rb") as lines:
+            for line in lines:
+                if line == b"quit\n":
+                    return
+                conn.sendall(line)
 

@@ -84,6 +84,12 @@ def _ms(t):
     return ticks_diff(ticks_ms(), t)
 
 
+def sock_id(field):
+    """A socket id field of a module line (str or bytes) -> the id, or -1. The module prints ids as one digit,
+    so anything else (a digit inserted by line noise: '03' for '0') names no socket rather than a wrong one."""
+    return int(field) if len(field) == 1 and field.isdigit() and int(field) < _MAX_SOCKETS else -1
+
+
 def _text(raw):
     # A command line sent as bytes (CR included) as it appears in traces and errors: str, key redacted.
     return redact(str(raw[:-1], "utf-8"))
@@ -309,9 +315,9 @@ class Module:
                 x._fail(errno.EIO, "the module dropped received data (%s): read faster, or slow the peer" % line)
 
     def _sock_of(self, field):
-        # The socket a line's id field names: the module prints ids as one digit, so anything else (a digit
-        # inserted by line noise: '03' for '0') names no socket rather than a wrong one.
-        return self._socks[int(field)] if len(field) == 1 and field.isdigit() and int(field) < _MAX_SOCKETS else None
+        # The socket a line's id field names (None: no valid id, or no socket of ours there).
+        i = sock_id(field)
+        return self._socks[i] if i >= 0 else None
 
     def _rx(self):
         # Consume what the UART has, never blocking. Payload goes straight into the reader's buffer (armed

@@ -28,7 +28,7 @@ except ImportError:  # CPython
 
 from . import parser
 from .errors import ModuleError, ModuleReset
-from .module import _ms, ticks_ms
+from .module import _ms, sock_id, ticks_ms
 
 _SEG = const(730)  # the module's TCP segment: SOCKW chunk (spec 6.9)
 _POLL_MIN = const(50)  # first SOCKQ poll without a WIND (ms); doubles up to _POLL_MAX
@@ -333,10 +333,9 @@ class Socket(_Base):
         self.peer = (host, port)
 
         def hook(ev):  # register at the AT-S.On line so WINDs right after it find the socket
-            # (one digit, as the module prints ids: line noise can insert one, '03' for '0', naming a wrong socket)
-            if ev.kind == parser.INFO and ev.text == "On" and len(ev.params) > 1 and len(ev.params[-1]) == 1:
-                i = int(ev.params[-1]) if ev.params[-1].isdigit() else -1
-                if 0 <= i < len(m._socks):
+            if ev.kind == parser.INFO and ev.text == "On" and len(ev.params) > 1:
+                i = sock_id(ev.params[-1])
+                if i >= 0:
                     old = m._socks[i]
                     if old is not None and old is not self:
                         old._fail(errno.ENOTCONN, "the module reused this socket's id")

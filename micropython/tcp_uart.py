@@ -57,6 +57,14 @@ class TcpUart(io.IOBase, RxBuffer):
         self._mv = memoryview(self._buf)
         self._start = 0
         self._end = 0
+        self._direct()
+
+    def _direct(self):
+        # While nothing is buffered, readinto is the socket's own (C) method: no Python frame per read, as on a
+        # board whose UART is C. Bytes buffered by any()/readline() switch it back to the copying one. (Not for a
+        # subclass, whose own readinto must stay in charge: a test's slow board, say.)
+        if type(self) is TcpUart:
+            self.readinto = self._sock.readinto if self._sock and self._start == self._end else self._readinto
 
     def init(self, baudrate=None, **kw):
         if baudrate:
@@ -69,6 +77,8 @@ class TcpUart(io.IOBase, RxBuffer):
         if self._sock:
             self._sock.close()
             self._sock = None
+        if type(self) is TcpUart:
+            self.readinto = self._readinto  # (raises EBADF)
 
     def _check(self):
         if self._sock is None:
@@ -83,6 +93,8 @@ class TcpUart(io.IOBase, RxBuffer):
             n = self._sock.readinto(self._mv[self._end :] if self._end else self._buf)
             if n:
                 self._end += n
+                if type(self) is TcpUart:
+                    self.readinto = self._readinto
 
     def any(self):
         if self._start == self._end:  # (_fill's empty case inline: the driver asks any() on every wait)
@@ -90,18 +102,19 @@ class TcpUart(io.IOBase, RxBuffer):
             n = self._sock.readinto(self._buf) if self._sock else self._check()
             if n:
                 self._end = n
+                if type(self) is TcpUart:
+                    self.readinto = self._readinto
             return self._end
         self._fill()
         return self._end - self._start
 
-    # The usual cases of readinto() and write() are kept in small methods: MicroPython puts the frame of a
-    # function with few locals on the C stack and a bigger one on the heap (one allocation per call).
+    # The usual case of write() is kept in a small method: MicroPython puts the frame of a function with few
+    # locals on the C stack and a bigger one on the heap (one allocation per call).
     def readinto(self, buf, nbytes=None):
-        if self._start == self._end and nbytes is None and self._sock:
-            return self._sock.readinto(buf)  # nothing buffered by any(): no copy, no views
-        return self._readinto(buf, nbytes)
+        """Up to len(buf) (or nbytes) received bytes into buf; None when nothing is there (UART timeout=0)."""
+        return self._readinto(buf, nbytes)  # (on a TcpUart itself: replaced per instance, see _direct)
 
-    def _readinto(self, buf, nbytes):
+    def _readinto(self, buf, nbytes=None):
         self._check()
         want = len(buf) if nbytes is None else min(nbytes, len(buf))
         got = 0
@@ -115,6 +128,8 @@ class TcpUart(io.IOBase, RxBuffer):
             n = self._sock.readinto(memoryview(buf)[got:want])
             if n:
                 got += n
+        if self._start == self._end:
+            self._direct()
         return got or None
 
     def write(self, buf):

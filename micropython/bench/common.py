@@ -6,6 +6,7 @@ import binascii
 import hashlib
 import json
 import struct
+import time
 
 try:
     from micropython import const
@@ -39,6 +40,24 @@ def base_block(b=None):
 def number(buf, i):
     """Make buf (a copy of the base block) block i of the stream: i big-endian in its first 4 bytes."""
     struct.pack_into(">I", buf, 0, i)
+
+
+def send_stream(write, n, tag):
+    """Ask the peer to take n bytes ('W <n> <tag>'), then write n bytes of the stream with write(b), 4 KiB at a
+    time. Returns (bytes sent, microseconds from the first block to the return of the last write)."""
+    buf = base_block()
+    mv = memoryview(buf)
+    write(("W %d %s\n" % (n, tag)).encode())
+    t0 = time.ticks_us()
+    sent = 0
+    i = 0
+    while sent < n:
+        number(buf, i)
+        k = min(BLOCK, n - sent)
+        write(buf if k == BLOCK else mv[:k])
+        sent += k
+        i += 1
+    return sent, time.ticks_diff(time.ticks_us(), t0)
 
 
 def hexdigest(h):

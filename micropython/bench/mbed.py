@@ -130,20 +130,8 @@ def recv(m, host, port, n, tls=False, name=None, tag="r", timeout_ms=120000):
 
 def send(m, host, port, n, tls=False, name=None, tag="w"):
     s = _open(m, host, port, tls, name)
-    buf = C.base_block()
-    mv = memoryview(buf)
     try:
-        s.write(("W %d %s\n" % (n, tag)).encode())
-        t0 = time.ticks_us()
-        sent = 0
-        i = 0
-        while sent < n:
-            C.number(buf, i)
-            k = min(C.BLOCK, n - sent)
-            s.write(mv[:k])
-            sent += k
-            i += 1
-        us = time.ticks_diff(time.ticks_us(), t0)
+        sent, us = C.send_stream(s.write, n, tag)
     finally:
         s.close()
     return {"bytes": sent, "us": us, "winds": s.winds.all, "wind55": s.winds.pending}

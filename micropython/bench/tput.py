@@ -49,23 +49,11 @@ def recv(m, host, port, n, tls=False, name=None, tag="r", bufsize=C.BLOCK):
 def send(m, host, port, n, tls=False, name=None, tag="w"):
     """Write n bytes of the stream in 4 KiB writes (the driver splits them into SOCKW segments). The clock
     runs from the first write to the last write's AT-S.OK."""
-    buf = C.base_block()
-    mv = memoryview(buf)
     w = C.WindCounter()
     s = _socket(m, host, port, tls, name)
     m.on_wind = w
     try:
-        s.write(("W %d %s\n" % (n, tag)).encode())
-        t0 = time.ticks_us()
-        sent = 0
-        i = 0
-        while sent < n:
-            C.number(buf, i)
-            k = n - sent
-            s.write(buf if k >= C.BLOCK else mv[:k])
-            sent += min(k, C.BLOCK)
-            i += 1
-        us = time.ticks_diff(time.ticks_us(), t0)
+        sent, us = C.send_stream(s.write, n, tag)
     finally:
         m.on_wind = None
         s.close()

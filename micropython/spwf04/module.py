@@ -3,9 +3,8 @@
 #
 # One reader: module output goes through _rx() -> Parser -> _on_event, whoever is waiting (a command, a
 # socket read, a Wi-Fi join, asyncio polling). +WIND lines are routed to the socket table and link state
-# the moment they are parsed; all other lines belong to the command in flight. The one exception is the
-# data path's usual answer (SOCKR/SOCKQ, _quick): read as bytes straight from the UART, and handed to the
-# parser the moment it looks like anything else.
+# the moment they are parsed; all other lines belong to the command in flight. The data path's usual answer
+# (SOCKR/SOCKQ, transact()) is framed by the parser's answer mode without events.
 import errno
 import time
 
@@ -44,13 +43,40 @@ _PIN_BOOT_MS = const(3000)  # after a pin reset: how long to wait before trying 
 _EPOCH_2000 = const(946684800)
 _IDLE_MS = const(20)  # longest single wait for input (deadlines are checked in between)
 _BATCH = const(512)  # payload bytes gathered in the UART buffer before one readinto (half the board's rxbuf)
+_LINE_BATCH = const(32)  # a data-path answer's head line (24-26 bytes) fits
+_OK_LEN = const(9)  # AT-S.OK CR LF
 _RXCHUNK = const(256)  # line-mode reads: one UART readinto per chunk of lines, not one call per line
 _LOG = const(8)  # recent WIND/stray lines kept for diagnostics
 # SOCKR size: ST's Mbed driver reads (and writes) at most 730 bytes per command to work around module firmware
 # issues, and what the module does with a larger SOCKR is unknown; 4096 saves commands where that is known
 # to work (docs/benchmarks.md shows the cost of either).
 _READ_MAX = const(730)
+# parser.ANSWER_* values the data path compares with (a const here: no lookup per read; a test checks them)
+_ANSWER_HEAD = const(2)
+_ANSWER_DONE = const(4)
 _W55 = const(0x800000)  # console_wind_off_medium bit 23 = WIND 55 (spec 3: bit k of _medium = WIND 32+k)
+
+# Link health: one value (Module._link), its detail in Module._link_why (the reason, or the ModuleReset to raise).
+_LINK_OK = const(0)  # answering, in step
+_LINK_DESYNC = const(1)  # a command timed out or was interrupted: its late answer may still come; resync first
+_LINK_RESET = const(2)  # the module reset by itself: the next operation raises the ModuleReset, once
+_LINK_RESET_NOW = const(3)  # ... and the command in flight fails with it (the reset came before its final line)
+_LINK_BROKEN = const(4)  # the module stopped answering: only init() helps
+# The transitions (_link_to refuses any other; init() goes to OK from anywhere):
+#   OK -> DESYNC             a command ended by a timeout or Ctrl-C while the module answers (_abort, _timed_out)
+#   DESYNC -> OK             the resynchronising command was answered (_resync)
+#   OK, DESYNC -> RESET(_NOW)  an unexpected boot indication (_unexpected_reset; _NOW while a command waits)
+#   RESET(_NOW) -> OK        the ModuleReset was raised (check) or a socket raised it (reset_reported)
+#   OK, DESYNC -> BROKEN     no answer to the liveness probe or to the resynchronisation (_timed_out, _resync)
+#   BROKEN -> RESET          boot indications inside SOCKR data: the module is back, it rebooted (transact)
+# As bit masks of the states each one may move to (bit k: state k):    BROKEN NOW RESET DESYNC OK
+_LINK_NEXT = (
+    0b11110,  # from OK
+    0b11101,  # from DESYNC
+    0b01101,  # from RESET (a second reset keeps the first exception)
+    0b01101,  # from RESET_NOW
+    0b00100,  # from BROKEN
+)
 
 # Indications that only a booting module sends (spec 5.1/5.3): seen unexpectedly = the module reset.
 _BOOT_WINDS = (0, 1, 2, 3, 7, 13, 65)
@@ -103,6 +129,10 @@ class Module:
     largest SOCKR the driver asks for. probe_ms / pin_boot_ms / boot_ms: liveness probe, wait for a
     boot indication after a pin reset, start-up allowance (class defaults; settable per instance)."""
 
+    # Defaults kept on the class, not set per instance: a smaller instance dict is a cheaper one to search, and
+    # MicroPython searches it for every method call (docs/benchmarks.md, "Hash tables").
+    on_wind = None  # optional user callback(ev) for every +WIND
+    fw = None  # "1.1.0" after init()
     probe_ms = _PROBE_MS
     pin_boot_ms = _PIN_BOOT_MS
     boot_ms = _BOOT_MS
@@ -114,10 +144,10 @@ class Module:
         self.wakeup_pin = wakeup_pin
         self.timeout = timeout
         self.read_max = read_max
-        self._parser = parser.Parser(self._on_event, line_max)
+        self.parser = parser.Parser(self._on_event, line_max)
         self._rxb = bytearray(_RXCHUNK)
-        self._rxm = memoryview(self._rxb)
-        self._parser.on_w55 = self._on_w55_line
+        self.parser.receive_buffer(self._rxb)
+        self.parser.on_w55 = self._on_w55_line
         self._poll = None
         try:
             import select
@@ -131,8 +161,6 @@ class Module:
         except Exception:
             pass  # not pollable (a test double): fall back to short sleeps
         self._out = None  # trace printer
-        self.on_wind = None  # optional user callback(ev) for every +WIND
-        self.fw = None  # "1.1.0" after init()
         self.build = None  # from +WIND:1:Poweron:<build>
         self.winds = []  # the last few +WIND lines but 55 (diagnostics)
         self.stray = []  # the last few lines that belonged to no command
@@ -146,12 +174,11 @@ class Module:
         self._echo = False
         self._boot_until = None  # ticks until which boot indications are expected
         self._booted = False
-        self._reset_exc = None  # a ModuleReset to raise from the next operation
-        self._reset_mid = False  # it came before the final line of the command then in flight
-        self._broken = None  # why the module needs init() (it stopped answering)
-        self._desync = False  # a late final line of a timed-out command may still arrive
+        self._link = _LINK_OK  # link health (_LINK_*), and its detail:
+        self._link_why = None  # BROKEN: why the module needs init(); RESET(_NOW): the ModuleReset to raise
         self._stuck = 0  # payload bytes the module may still be waiting for
-        self._a = 0  # UART bytes seen buffered at the last payload check
+        self._batch_seen = 0  # UART bytes seen buffered at the last check of a batch
+        self._trickle = False  # the last read of a data-path answer came short: gather before the next
         self._clock = None  # (epoch, ticks, by hand) when the module clock was set (settime(), or cmd)
         self._drop(None)
 
@@ -160,7 +187,7 @@ class Module:
         # The module rebooted (or is being re-initialised): everything it held is gone.
         for s in self._socks:
             if s is not None:
-                s._dead(exc)
+                s.invalidate(exc)
         self._socks = [None] * _MAX_SOCKETS
         self.link = False  # Wi-Fi up with an IPv4 address
         self.ip = None
@@ -171,29 +198,40 @@ class Module:
         self._clock = None
         self._wind_off_medium = None  # console_wind_off_medium as the user has it (read once; -1: cannot mask)
         self.w55off = False  # WIND 55 masked by the driver for a bulk receive (socket.py)
-        self._lost = False  # the module may hold sockets the driver does not know of (socket._sweep closes them)
-        self._raw = False  # at() opened a socket: the sweep cannot tell lost sockets from the user's
+        self.lost_sockets = False  # the module may hold sockets the driver does not know of (spwf04.socket sweeps them)
+        self.raw_sockets = False  # at() opened a socket: the sweep cannot tell lost sockets from the user's
         if self._tls is not None:
-            self._tls._drop()
+            self._tls.forget()
+
+    def _link_to(self, state, why=None):
+        # Move the link health along the table above; False (and no change) for a move it does not allow.
+        if not _LINK_NEXT[self._link] >> state & 1:
+            return False
+        if state == _LINK_RESET or state == _LINK_RESET_NOW:
+            if self._link == _LINK_RESET or self._link == _LINK_RESET_NOW:
+                why = self._link_why  # (a second reset before the first was raised: one exception)
+        self._link = state
+        self._link_why = why
+        return True
 
     def _unexpected_reset(self, why):
-        # (before the final line of the command in flight: that command failed; after it: the next one does)
-        self._reset_mid = self._lines is not None and self._final is None
-        if self._reset_exc is None:
-            self._reset_exc = ModuleReset(
-                errno.ECONNRESET, "module reset (%s): all sockets closed; call init() and join again" % why)
-        self._drop(self._reset_exc)
-        self._parser.disarm()
+        # (before the final line of the command in flight: that command fails; after it: the next one does)
+        e = ModuleReset(errno.ECONNRESET, "module reset (%s): all sockets closed; call init() and join again" % why)
+        if self._link_to(_LINK_RESET_NOW if self._lines is not None and self._final is None else _LINK_RESET, e):
+            e = self._link_why
+        self._drop(e)
+        self.parser.disarm()
         self._boot_until = ticks_ms()  # the rest of this boot's indications are expected
 
     def check(self):
         """Raise what stops the module: OSError EIO when it stopped answering (call init()), or the ModuleReset
         of a reset the driver did not ask for (raised once). For the driver's parts after they waited."""
-        if self._broken:
-            raise OSError(errno.EIO, "module not answering since: %s; call init()" % self._broken)
-        e = self._reset_exc
-        if e is not None:
-            self._reset_exc = None
+        k = self._link
+        if k == _LINK_BROKEN:
+            raise OSError(errno.EIO, "module not answering since: %s; call init()" % self._link_why)
+        if k == _LINK_RESET or k == _LINK_RESET_NOW:
+            e = self._link_why
+            self._link_to(_LINK_OK)
             raise e
 
     # ----------------------------------------------------------------------------------------- trace
@@ -249,7 +287,7 @@ class Module:
             return False
         s = self._sock_of(f[4])
         if s is not None:
-            s._wind55(f[5], f[6])
+            s.on_pending(f[5], f[6])
         return True
 
     def _wind(self, ev):
@@ -261,12 +299,12 @@ class Module:
             if len(prm) >= 4 and prm[0] == "":
                 s = self._sock_of(prm[1])
                 if s is not None:
-                    s._wind55(prm[2], prm[3])
+                    s.on_pending(prm[2], prm[3])
         elif n == 58:  # Socket Closed:<id>:<reason>
             if prm:
                 s = self._sock_of(prm[0])
                 if s is not None:
-                    s._wind58()
+                    s.on_closed()
         elif n == 63:  # Socket Dropping Data[:<id>:<n>]: the module lost received data (its buffer was full)
             self._dropped(prm, ev.line)
         elif n == 24:  # WiFi Up:<n>:<a.b.c.d>, then WiFi Up::fe80:... (IPv6 link-local) after a join
@@ -312,7 +350,36 @@ class Module:
         s = self._sock_of(prm[0]) if prm else None
         for x in (s,) if s is not None else self._socks:
             if x is not None:
-                x._fail(errno.EIO, "the module dropped received data (%s): read faster, or slow the peer" % line)
+                x.fail(errno.EIO, "the module dropped received data (%s): read faster, or slow the peer" % line)
+
+    # ----------------------------------------------------------------------------------------- for sockets
+    # spwf04.socket's side of the module: the socket table, the data path's commands (exchange, transact),
+    # the WIND 55 mask and the lost-socket flags. Indications reach a socket through its on_pending,
+    # on_closed, recount, fail and invalidate.
+    def socket_at(self, i):
+        """The driver's socket with module id i (0-7), or None."""
+        return self._socks[i]
+
+    def register(self, i, sock):
+        """sock has module id i now (SOCKON's answer); a socket of the driver that still had it fails."""
+        old = self._socks[i]
+        if old is not None and old is not sock:
+            old.fail(errno.ENOTCONN, "the module reused this socket's id")
+        self._socks[i] = sock
+
+    def unregister(self, i, sock):
+        """Module id i is no longer sock's (closed, or its SOCKON failed)."""
+        if self._socks[i] is sock:
+            self._socks[i] = None
+
+    def busy(self):
+        """True while a command waits for its final line (the module's output belongs to it)."""
+        return self._lines is not None
+
+    def reset_reported(self):
+        """A socket raised the pending ModuleReset: the module's next operation need not raise it again."""
+        if _LINK_RESET <= self._link <= _LINK_RESET_NOW:  # (a ModuleReset waits to be raised)
+            self._link_to(_LINK_OK)
 
     def _sock_of(self, field):
         # The socket a line's id field names (None: no valid id, or no socket of ours there).
@@ -320,31 +387,44 @@ class Module:
         return self._socks[i] if i >= 0 else None
 
     def _rx(self):
-        # Consume what the UART has, never blocking. Payload goes straight into the reader's buffer (armed
-        # with exactly the payload's size), in batches: one readinto per >= _BATCH bytes, however finely
-        # the UART delivers them, so a SOCKR allocates nothing per received chunk.
-        p = self._parser
+        # Consume what the UART has, never blocking. A data-path answer is read straight into place - the payload
+        # into the reader's buffer (armed with exactly its size) - and, once a read came short of what the
+        # answer needs next, in batches: read once that much is there or the UART's count stops growing (the one
+        # batching rule). So a SOCKR costs a few UART calls and allocates nothing per received chunk, however
+        # finely the UART delivers it.
+        p = self.parser
         u = self.uart
         left = p.payload_left
-        if left:
-            a = u.any()
-            if not a:
-                return False
-            if a < left and a < _BATCH and a != self._a:
-                self._a = a  # a batch is building up; read as soon as it stops growing (small rxbuf)
-                sleep_ms(1)
-                return False
-            self._a = 0
-            pos = p.payload_pos
-            n = u.readinto(p.payload_buf if pos == 0 else p.payload_buf[pos:])
-            if not n:
-                return False
-            p.payload_filled(n)
-            return True
+        w = left or p.answer
+        if w:
+            # (what the answer needs next: the payload's next batch, the final line after it, else its head line)
+            need = (left if left < _BATCH else _BATCH) if left else _OK_LEN if p.answer == _ANSWER_HEAD \
+                else _LINE_BATCH
+            if self._trickle:
+                a = u.any()
+                if not a:
+                    return False
+                if a < need and a != self._batch_seen:
+                    self._batch_seen = a  # a batch is building up; read as soon as it stops growing (small rxbuf)
+                    sleep_ms(1)
+                    return False
+                self._batch_seen = 0
+            if left:
+                pos = p.payload_pos
+                n = u.readinto(p.payload_buf if pos == 0 else p.payload_buf[pos:])
+                if not n:
+                    return False
+                self._trickle = n < need
+                p.payload_filled(n)
+                return True
         n = u.readinto(self._rxb)
         if not n:
             return False
-        p.feed(self._rxb, n)  # (bytes after a Reading line are copied on into the payload buffer)
+        if w:  # (a read of a data-path answer starts where a line starts, unless a line is held)
+            self._trickle = n < need
+            p.take(self._rxb, n)
+        else:
+            p.feed(self._rxb, n)  # (bytes after a Reading line are copied on into the payload buffer)
         return True
 
     def _idle(self, ms):
@@ -369,7 +449,7 @@ class Module:
     def wait_for(self, cond, ms):
         """Process the module's output until cond() is true, the module resets or ms pass; returns cond().
         Then check() raises a reset. For the driver's parts (Wi-Fi join, NTP) that wait for indications."""
-        return self._wait(lambda: cond() or self._reset_exc is not None, ms) and cond()
+        return self._wait(lambda: cond() or _LINK_RESET <= self._link <= _LINK_RESET_NOW, ms) and cond()
 
     def _wait(self, cond, ms):
         # Pump until cond() or ms elapse (also while input keeps coming); returns cond().
@@ -416,8 +496,8 @@ class Module:
         if len(cmd) > _CMD_MAX or "\r" in cmd or "\n" in cmd:
             raise ValueError("command too long (max 512) or contains CR/LF: %s" % redact(cmd[:40]))
         if self.w55off and ("WCFG" in cmd.upper() or "&W" in cmd.upper()):
-            self._mask55(False)  # never store the driver's temporary WIND 55 mask
-        r = self._do(cmd.encode() + b"\r", payload, timeout, hook)
+            self.mask_pending(False)  # never store the driver's temporary WIND 55 mask
+        r = self.exchange(cmd.encode() + b"\r", payload, timeout, hook)
         if cmd[:10].upper() == "AT+S.TIME=":
             # set by hand (m.at) or by settime(), which marks it as its own afterwards: the module has this
             # clock now, never the one the driver set earlier (pre-flight and diagnosis date-check with it)
@@ -427,229 +507,137 @@ class Module:
                 self._clock = None
         return r
 
-    def _do(self, raw, payload=None, timeout=None, hook=None):
-        # cmd() for a command line as bytes, CR included: what the sockets' data path sends (SOCKW; SOCKR and
-        # SOCKQ through _quick), so no text is formatted or decoded per command. The str form is made only for
-        # errors and traces.
-        if self._broken or self._reset_exc is not None:
-            self.check()
-        if self._desync:
+    def exchange(self, raw, payload=None, timeout=None, hook=None):
+        """cmd() for a command line as bytes, CR included: what the sockets' data path sends (SOCKW, and SOCKR and
+        SOCKQ through transact()), so no text is formatted or decoded per command."""
+        # (the str form is made only for errors and traces)
+        if self._link == _LINK_DESYNC:  # the late answer of a timed-out command: skipped first
             self._resync()
+        elif self._link:
+            self.check()
         if self._rx():  # what arrived before the command is not its answer: routed first (strays are logged)
             self.pump()
             self.check()
-        self._begin(hook)
-        return self._finish(raw, payload, timeout or self.timeout, ticks_ms(), True)
+        return self._run(raw, payload, timeout or self.timeout, hook, False)
 
-    def _finish(self, raw, payload, ms, t, send):
-        # The general way for a command in flight (_begin done): sent here unless it was, its lines parsed up to
-        # the final one within ms of ticks t. Returns the lines before it; raises ModuleError on AT-S.ERROR.
+    def _run(self, raw, payload, ms, hook, quick):
+        # The command in flight: sent, its answer parsed up to the final line (in answer mode: or to the usual
+        # answer's end) within ms. Returns the lines before the final one; raises ModuleError on AT-S.ERROR.
+        # quick (transact()'s usual case): the answer in a few UART calls - one read for the head line and the
+        # payload's start, the payload straight into the reader's buffer, one read for the final line - the
+        # parser framing every byte (Parser.take); whatever is still missing is waited for the general way.
+        self._lines = []  # (_begin inline: the data path)
+        self._final = None
+        self._nfinal = 0
+        if hook is not None:  # (None already: every command ends with it)
+            self._hook = hook
+        p = self.parser
         try:
-            if send:
+            if quick:
+                u = self.uart
+                k = u.write(raw)  # (a command line usually goes in one call)
+                if k != len(raw):
+                    self._write(memoryview(raw)[k or 0 :])
+                b = self._rxb
+                if self._poll is not None:  # (_idle() inline: the answer is a round trip away)
+                    self._pollf(_IDLE_MS)
+                k = u.readinto(b)
+                if k and p.take(b, k) == _ANSWER_HEAD and p.payload_left:
+                    k = u.readinto(p.payload_buf[p.payload_pos :])  # usually the whole rest
+                    if k:
+                        p.payload_filled(k)
+                if p.answer == _ANSWER_HEAD and not p.payload_left:
+                    k = u.readinto(b)  # the final line
+                    if k:
+                        p.take(b, k)
+            else:
                 self._send(raw, payload)
-            self._wait_final(raw, payload, ms, t)
-        except ModuleReset:
-            self._parser.reset()
-            raise
-        except BaseException:  # timeout, Ctrl-C: the answer may still come
-            self._parser.reset()
-            if not self._broken:
-                self._desync = True
+            if self._final is None and p.answer != _ANSWER_DONE:
+                self._wait_final(raw, payload, ms, quick and p.held > 0)  # (a line trickles in: gather it)
+        except BaseException as e:  # a timeout, Ctrl-C, a reset: the parser forgets its partial state and,
+            p.reset()  # but after a reset, the late answer may still come: resynchronise before the next command
+            if not isinstance(e, ModuleReset):
+                self._link_to(_LINK_DESYNC)  # (not from BROKEN or RESET: see the table)
             raise
         finally:
             lines = self._lines
             self._lines = None
             self._hook = None
         ev = self._final
-        if ev.kind == parser.ERROR:
+        if ev is not None and ev.kind == parser.ERROR:  # (None: transact()'s usual answer, complete)
             raise ModuleError(ev.code, ev.text, _text(raw),
                               [redact(e.line)[5:] if e.line.startswith("AT-S.") else e.line for e in lines])
         return lines
 
-    def _wait_final(self, raw, payload, ms, t):
-        while self._final is None:
-            if self._reset_exc is not None:
+    def _wait_final(self, raw, payload, ms, gather=False):
+        # Input is parsed until the command's final line (or the usual answer's end, in answer mode) or ms pass.
+        # gather: the answer is known to trickle in (a line came in part): batch from the first read.
+        t = ticks_ms()
+        self._trickle = gather
+        p = self.parser
+        while self._final is None and p.answer != _ANSWER_DONE:
+            if self._link >= _LINK_RESET:
                 self.check()
             got = self._rx()
             r = ms - ticks_diff(ticks_ms(), t)
             if r <= 0:  # checked even while input keeps coming: a flood cannot hold us
-                if self._final is None:
+                if self._final is None and p.answer != _ANSWER_DONE:
                     self._timed_out(raw, payload, ms)
                 return
             if not got:
                 self._idle(r)
-        if self._reset_exc is not None and self._reset_mid:  # (a reset, then a final line, in one chunk)
+        if self._link == _LINK_RESET_NOW:  # (a reset, then a final line, in one chunk)
             self.check()
 
     def _begin(self, hook):
-        # A command is in flight from here: lines now belong to it (until _do ends).
+        # A command is in flight from here: lines now belong to it (until exchange() ends).
         self._lines = []
         self._final = None
         self._nfinal = 0
         self._hook = hook
 
-    def _quick(self, raw, head, hook, ms):
-        # _do for the data path's commands - SOCKR (the parser armed with its payload buffer), SOCKQ - in one
-        # frame. Their usual answer - the head line, for a SOCKR exactly the armed payload, AT-S.OK - is read
-        # straight from the UART: no parser, no events, no text; a few UART calls per read. Returns the head
-        # line's fields (a bytearray; b"" for Reading). Any other shape (an indication or error first, noise,
-        # a slow module): what was read is handed to the parser where it stands (armed for the rest, the hook
-        # told how far the answer got) and _finish ends the command the general way with the same deadline,
-        # returning the list of lines.
-        if self._broken or self._reset_exc is not None or self._desync or self._out:
-            return self._do(raw, None, ms, hook)  # (_do settles these first)
-        t = ticks_ms()
+    def transact(self, raw, head, buf, n, ms):
+        """A data-path command (spwf04.socket's SOCKR and SOCKQ, as bytes with its CR) whose usual answer the
+        parser frames without events: a line starting with head, with n > 0 n payload bytes into buf (a
+        memoryview), then AT-S.OK. Returns how far that answer came (parser.ANSWER_*; the parser's `fields` and
+        `short` tell the rest); any other answer ends the general way (errors as for cmd())."""
+        # (a small frame - few locals, a shallow stack - so MicroPython keeps it off the heap: the data path)
+        p = self.parser
+        p.expect(head, buf, n)
         try:
-            n = self.uart.write(raw)  # (_send without a trace: a command line usually goes in one call)
-            if n != len(raw):
-                self._write(memoryview(raw)[n or 0 :])
-            u = self.uart
-            b = self._rxb
-            p = self._parser
-            h = len(head)
-            n = u.readinto(b) or 0  # usually the whole head line, and the payload's start behind it
-            while True:
-                j = b.find(b"\n", 0, n) if n else -1
-                if j >= 0 or n == _RXCHUNK:
-                    break
-                if not n:  # nothing yet: wait for the answer's first bytes (one round trip), take what is there
-                    # (not _more(0, ...): its wait for a count that stops growing costs a sleep and more calls per
-                    # read, measured as 24-32 instead of 17-20 instructions per payload byte)
-                    if not self._tick(t, ms):
-                        break
-                    n = u.readinto(b) or 0
-                    continue
-                g = self._more(n, h + 13, t, ms)  # (a head line with its fields is some 24-26 bytes)
-                if g == n:
-                    break
-                n = g
-            if j <= h or not b.startswith(head) or b.find(b"\r", h, j) != j - 1:
-                # (a CR inside: the line ended there, its LF lost; what follows may be payload: the parser's rule)
-                self._hand(hook, n)
-                return self._finish(raw, None, ms, t, False)
-            i = j + 1
-            k = p._arm_n
-            f = b"" if k else b[h : j - 1]  # (without the CR; Reading's fields are not used)
-            if k:  # SOCKR: the payload, first what came with the line, then into the reader's buffer directly
-                dst = p._arm_buf
-                c = n - i
-                if c > k:
-                    c = k
-                if c:
-                    dst[:c] = self._rxm[i : i + c]
-                    i += c
-                pos = c
-                if pos < k:
-                    pos += u.readinto(dst[pos:] if pos else dst) or 0  # usually the whole rest
-                last = 0
-                while pos < k:
-                    a = u.any()
-                    if a:
-                        if a < k - pos and a < _BATCH and a != last:
-                            last = a  # a batch is building up (as in _rx): read once it stops growing
-                            sleep_ms(1)
-                        else:
-                            last = 0
-                            pos += u.readinto(dst[pos:]) or 0
-                        continue
-                    if not self._tick(t, ms):  # the parser takes over, counting what is still missing
-                        hook(parser.READING)
-                        p._payload()
-                        p.payload_filled(pos)
-                        self._hand(hook, 0)
-                        return self._finish(raw, None, ms, t, False)
-            n -= i  # the final line: what is left of the chunk, else a fresh read
-            if n == 9 and b.startswith(b"AT-S.OK\r\n", i):  # (the whole answer in one chunk: SOCKQ, a short SOCKR)
-                p._arm_n = 0
-                p._arm_buf = None
-                return f
-            if n:
-                b[:n] = bytes(self._rxm[i : i + n])
+            if self._link or self._out:
+                self._transact_slowly(raw, head, n, ms)
             else:
-                n = u.readinto(b) or 0
-            while True:
-                if n >= 9:
-                    if b.startswith(b"AT-S.OK\r\n"):
-                        e = 9
-                    elif n >= 11 and b.startswith(b"\r\nAT-S.OK\r\n"):  # (spec 6.10: at most one CR LF first)
-                        e = 11
-                    else:
-                        e = 0
-                    if e:
-                        p._arm_n = 0  # (disarm() without the call)
-                        p._arm_buf = None
-                        if n > e:  # (an indication right behind: routed, no command in flight)
-                            p.feed(bytes(self._rxm[e:n]))
-                        return f
-                    if b.find(b"\n", 2, n) > 0:
-                        break
-                if n == _RXCHUNK:
-                    break
-                if not n:
-                    if not self._tick(t, ms):
-                        break
-                    n = u.readinto(b) or 0
-                    continue
-                g = self._more(n, 9, t, ms)
-                if g == n:
-                    break
-                n = g
-            if k:  # the payload is complete, its end is not what it should be: the general way decides
-                hook(parser.READING)
-                hook(parser.DONE)
-                p.disarm()
-                self._hand(hook, n)
-            else:  # a SOCKQ: its head line (the count) goes to the parser first, else the count is lost
-                self._hand(hook, 0)
-                p.feed(head + f + b"\r\n")
-                if n:
-                    p.feed(self._rxb, n)
-            return self._finish(raw, None, ms, t, False)
-        except ModuleError:  # (from _finish: the answer's final line)
+                self._run(raw, None, ms, None, True)
+            return p.answer
+        except OSError as e:
+            self._reset_in(buf, n, e)
             raise
-        except BaseException as e:  # as in _finish (again, if it came from there: the same state)
-            self._parser.reset()
-            self._lines = None
-            self._hook = None
-            if not self._broken and not isinstance(e, ModuleReset):
-                self._desync = True
-            raise
+        finally:
+            p.disarm()
 
-    def _more(self, n, need, t, ms):
-        # More of a line into the chunk buffer behind its first n bytes, once `need` bytes in all are there or
-        # the UART's count stops growing: a line that trickles in costs one read, not one per fragment.
-        # Returns the new length (n: the deadline passed).
-        u = self.uart
-        last = 0
-        need -= n
-        while True:
-            a = u.any()
-            if a:
-                if a < need and a != last:
-                    last = a
-                    sleep_ms(1)
-                    continue
-                return n + (u.readinto(self._rxm[n:] if n else self._rxb) or 0)
-            if not self._tick(t, ms):
-                return n
+    def _transact_slowly(self, raw, head, n, ms):
+        # transact() when something is to settle first (exchange() does) or the traffic is traced.
+        self.exchange(raw, None, ms)
+        f = self.parser.fields
+        if self._out and f is not None:  # (the usual answer makes no events: traced here)
+            self._out("< %s%s%s" % (str(head, "utf-8"), str(f, "utf-8"), "\n< <<%d bytes>>" % n if n else ""))
 
-    def _hand(self, hook, n):
-        # _quick gives up: the command goes on the general way, with the first n bytes of the chunk parsed.
-        self._begin(hook)
-        if n:
-            self._parser.feed(self._rxb, n)
-
-    def _tick(self, t, ms):
-        # While waiting within a command's deadline: False once it has passed, else wait a little for input.
-        r = ms - ticks_diff(ticks_ms(), t)
-        if r <= 0:
-            return False
-        self._idle(r)
-        return True
+    def _reset_in(self, buf, n, e):
+        # A SOCKR failed (e): a module that rebooted mid-payload leaves its boot indications inside the data
+        # counted. Raises the ModuleReset then (also from BROKEN: the module is back).
+        if n and not isinstance(e, ModuleError):
+            try:
+                b = bytes(buf)
+            except MemoryError:
+                return
+            if b"+WIND:1:" in b or b"+WIND:0:" in b:
+                self._unexpected_reset("boot indications inside SOCKR data")
+                self.check()
 
     def _timed_out(self, raw, payload, ms):
         # No final line in time. Probe with a bare AT to tell "busy" from "gone" before giving up.
-        p = self._parser
+        p = self.parser
         what = "no final line"
         lost = p.payload_left  # bytes were lost on the way in: the payload is incomplete
         if lost:
@@ -661,28 +649,26 @@ class Module:
         if got >= 2 and payload is None and not lost:
             return  # the command's own final line came late, then the probe's OK: not a failure
         # (after a payload command the probe may have been swallowed as payload: never trust a late OK)
-        if self._reset_exc is not None:
+        if _LINK_RESET <= self._link <= _LINK_RESET_NOW:  # (a ModuleReset waits to be raised)
             self.check()
         cmd = _text(raw)
         if got:
-            self._desync = True  # a late final line may still come: resynchronise before the next command
+            self._link_to(_LINK_DESYNC)  # a late final line may still come: resynchronise before the next command
             if lost:  # a live module never stops inside a payload: its bytes were lost on the way (an overrun)
                 raise OSError(errno.EIO, "%s: %s within %d ms, the module answers AT: received bytes were lost "
                               "(UART overrun or noise)" % (cmd, what, ms))
             raise OSError(errno.ETIMEDOUT, "%s: %s within %d ms; the module answers AT (busy)" % (cmd, what, ms))
         if payload is not None:
             self._stuck = len(payload)
-        self._broken = "%s: %s within %d ms, then no answer to AT" % (cmd, what, ms)
-        raise OSError(errno.ETIMEDOUT, self._broken + "; call init() (resets the module)")
+        why = "%s: %s within %d ms, then no answer to AT" % (cmd, what, ms)
+        self._link_to(_LINK_BROKEN, why)
+        raise OSError(errno.ETIMEDOUT, why + "; call init() (resets the module)")
 
     def _resync(self):
         # After a timeout: a late final line may still be on its way. Send a command whose answer is
         # recognisable and drop everything up to that answer.
-        self._desync = False
+        self._link_to(_LINK_OK)
         seen = []
-        self._lines = []
-        self._final = None
-        self._nfinal = 0
 
         def hook(ev):
             if ev.kind == parser.INFO and ev.text == "Var" and ev.tail().startswith("console_echo="):
@@ -690,7 +676,7 @@ class Module:
             elif seen and ev.kind in (parser.OK, parser.ERROR):
                 seen.append(2)
 
-        self._hook = hook
+        self._begin(hook)
         try:
             self._send(b"AT+S.GCFG=console_echo\r")
             ok = self._wait(lambda: len(seen) > 1, self.probe_ms)
@@ -698,11 +684,12 @@ class Module:
             self._lines = None
             self._hook = None
         if not ok:
-            self._broken = "no answer while resynchronising after a timeout"
-            raise OSError(errno.ETIMEDOUT, self._broken + "; call init()")
+            why = "no answer while resynchronising after a timeout"
+            self._link_to(_LINK_BROKEN, why)
+            raise OSError(errno.ETIMEDOUT, why + "; call init()")
 
-    def _mask55(self, on):
-        # Mask (on) or unmask WIND 55 for a bulk receive (socket.py says when). SCFG only, never stored.
+    def mask_pending(self, on):
+        """Mask (on) or unmask WIND 55 for a bulk receive (spwf04.socket says when). SCFG only, never stored."""
         # Masked indications are dropped (spec 3): on unmasking every socket asks SOCKQ before trusting
         # a count again.
         v = self._wind_off_medium
@@ -724,8 +711,7 @@ class Module:
         if not on:
             for s in self._socks:
                 if s is not None:
-                    s._exact = False
-                    s._dirty = True
+                    s.recount()
 
     def var(self, name, cmd=None):
         """Value of a status variable (AT+S.STS=<name>, or the given command, e.g. AT+S.GCFG=<name>) from
@@ -758,15 +744,15 @@ class Module:
             try:
                 n = int(cmd.split(",")[1])
                 data = bytearray(n)
-                self._parser.expect_payload(data, n)
+                self.parser.expect_payload(data, n)
             except (IndexError, ValueError):
                 pass
         try:
             lines = [redact(e.line) for e in self.cmd(cmd, payload, timeout)]
         finally:
-            self._parser.disarm()
+            self.parser.disarm()
         if up.startswith("AT+S.SOCKON"):
-            self._raw = True  # a socket the driver does not own may exist now: no sweeping until init()
+            self.raw_sockets = True  # a socket the driver does not own may exist now: no sweeping until init()
         lines.append(self._final.line)
         if data is not None:
             lines.append(bytes(data))
@@ -777,11 +763,10 @@ class Module:
         """Bring the module up: reset (pin, else AT+S.RESET), wait for the boot indications, echo off,
         read fw_version. Also the way back after ModuleReset or a module that stopped answering.
         Returns the firmware version string."""
-        self._broken = None
-        self._reset_exc = None
-        self._desync = False
+        self._link = _LINK_OK  # (from anywhere)
+        self._link_why = None
         self._lines = None
-        self._parser.reset()
+        self.parser.reset()
         self._drop(ModuleReset(errno.ECONNRESET, "module re-initialised: socket closed"))
         if self.wakeup_pin is not None:
             _pin(self.wakeup_pin, 1)  # high = awake; sleep modes must never stall the console
@@ -789,7 +774,8 @@ class Module:
             self._reset()
         elif not self._alive():
             raise self._silent()
-        self._reset_exc = None
+        self._link = _LINK_OK  # (a reset seen while resetting was the one asked for)
+        self._link_why = None
         self._echo = False
         self.cmd("AT+S.SCFG=console_echo,0")
         if self._echo:  # echo was on in the stored configuration: store it off (one flash write)
@@ -803,9 +789,7 @@ class Module:
 
     def _alive(self):
         # A bare AT answered? (Also swallows any final lines still in flight.)
-        self._lines = []
-        self._final = None
-        self._nfinal = 0
+        self._begin(None)
         try:
             self._send(b"AT\r")
             return self._wait(lambda: self._nfinal > 0, self.probe_ms)
@@ -819,7 +803,7 @@ class Module:
             _pin(self.reset_pin, 0)
             sleep_ms(200)
             self.pump()  # whatever the module said before the reset
-            self._parser.reset()
+            self.parser.reset()
             self._booted = False
             self._boot_until = ticks_ms()
             _pin(self.reset_pin, 1)

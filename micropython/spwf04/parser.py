@@ -16,6 +16,15 @@
 # bytes go to the caller's buffer (or, with buf=None, out as PAYLOAD events carrying the bytes), then the
 # parser is back in line mode. The driver writes straight into the buffer itself (payload_buf/payload_pos,
 # then payload_filled(n)) so bulk data never passes through Python byte handling.
+#
+# Answer mode (the driver's data path: SOCKR, SOCKQ): expect(head, buf, n) arms for a command's usual answer
+# - a line starting with `head`, for a SOCKR n payload bytes into buf, then AT-S.OK. `answer` says how far it
+# came (ANSWER_*), `fields` holds the rest of the head line, `short` the count of a Reading line that announced
+# fewer bytes than armed (those are delivered, no more). take() is feed() for the driver's reads, which start
+# where a line starts: it frames the usual head line (and the payload's start behind it) and the final line
+# straight from the bytes, without events. Anything else - indications, an error, noise, a line split across
+# reads - goes the general way, as events, and ends the same: this is the one framer of the answer (the driver
+# reads bytes, the parser says what they are).
 try:
     from micropython import const
 except ImportError:  # CPython
@@ -97,10 +106,15 @@ def classify(s):
 
 # The final line of nearly every command, as one shared event (no decoding or allocation per command).
 OK_EV = Event(OK, "AT-S.OK", "OK", None, None, [])
-# What the driver's own UART reads (spwf04.module._quick) tell a hook when they hand an answer over to the
-# parser: the Reading line went by (its fields unused), the payload is complete (count not given).
-READING = Event(INFO, "AT-S.Reading", "Reading", None, None, [])
-DONE = Event(PAYLOAD, "", "", 0)
+
+# How far an armed answer has come (Parser.answer)
+ANSWER_OFF = const(0)  # not in answer mode
+ANSWER_WAIT = const(1)  # armed; no head line yet
+ANSWER_HEAD = const(2)  # the head line came; payload_left bytes of payload still to come
+ANSWER_LOST = const(3)  # a line came between the complete payload and the final line: the framing is lost
+ANSWER_DONE = const(4)  # AT-S.OK after the head line (and payload): the answer is complete, without events
+ANSWER_SHORT = const(5)  # a Reading line announced fewer bytes than armed (`short`): those come, then the final line
+_OK_CR = b"AT-S.OK\r"
 
 
 def _garbage(reason, raw, n):
@@ -116,10 +130,15 @@ class Parser:
         self.size = size
         self._buf = bytearray(size)  # the only line storage: nothing grows with the input
         self._mv = memoryview(self._buf)
-        self._n = 0  # bytes of a partial line held in _buf
+        self.held = 0  # bytes of a partial line held in _buf
         self._skip = False  # inside an over-long line: drop bytes up to its LF
+        self._src = self._src_view = None  # the caller's receive buffer and a view of it (receive_buffer)
         self._arm_buf = None
         self._arm_n = 0
+        self._head = None  # answer mode: the head line's start, while it has not come
+        self.answer = ANSWER_OFF
+        self.fields = None  # answer mode: the head line after `head`, CR dropped (bytes; b"" with a payload)
+        self.short = -1  # answer mode: a Reading line announced this many bytes, fewer than armed
         self.payload_buf = None  # memoryview being filled in payload mode (None: PAYLOAD events)
         self.payload_pos = 0
         self.payload_left = 0  # > 0: payload mode
@@ -127,7 +146,7 @@ class Parser:
 
     def reset(self):
         """Forget partial lines, payload mode and arming (after a module reset or an aborted read)."""
-        self._n = 0
+        self.held = 0
         self._skip = False
         self.disarm()
         self.payload_left = 0
@@ -141,17 +160,32 @@ class Parser:
         self._arm_buf = buf if buf is None or type(buf) is memoryview else memoryview(buf)
         self._arm_n = n
 
+    def expect(self, head, buf=None, n=0):
+        """Answer mode: the usual answer of the command about to be sent is a line starting with head (bytes),
+        then, with n > 0, n payload bytes into buf (a memoryview), then AT-S.OK; framed without events (see
+        `answer`)."""
+        self._arm_buf = buf  # (expect_payload() inline, for the data path: buf is a memoryview, or None when n is 0)
+        self._arm_n = n
+        self._head = head
+        self.answer = ANSWER_WAIT
+        self.fields = None
+        self.short = -1
+
     def disarm(self):
-        """Undo expect_payload(): the next Reading line is a line like any other."""
+        """Undo expect_payload() / expect(): the next Reading line is a line like any other. `fields` and
+        `short` keep the last answer's values."""
         self._arm_n = 0
         self._arm_buf = None
+        self._head = None
+        self.answer = ANSWER_OFF
 
     def _payload(self):
         # The armed Reading line was seen: what follows is the payload.
         self.payload_buf = self._arm_buf
         self.payload_left = self.payload_total = self._arm_n
         self.payload_pos = 0
-        self.disarm()
+        self._arm_n = 0
+        self._arm_buf = None
 
     def payload_filled(self, n):
         """n payload bytes were written at payload_buf[payload_pos:] (by the parser or by the caller)."""
@@ -160,12 +194,71 @@ class Parser:
         if self.payload_left <= 0:
             self.payload_left = 0
             self.payload_buf = None
-            self.on_event(Event(PAYLOAD, "", "", self.payload_total))
+            if not self.answer:  # (in answer mode the driver knows: no event per read)
+                self.on_event(Event(PAYLOAD, "", "", self.payload_total))
 
-    def feed(self, data, end=None):
-        """Consume bytes: data[:end] (bytes or bytearray, any fragment of the stream; end: default all). The
-        driver feeds one preallocated receive buffer, so nothing here may keep a reference to data."""
+    def _quiet(self, data, i, j):
+        # Answer mode: is the line data[i:j] (j: its LF, or the end of an assembled line; its CR included) the
+        # usual answer's head or final line? Then it is taken here, without an event (True); the head line
+        # starts the payload.
+        a = self.answer
+        if a == ANSWER_WAIT:
+            h = self._head
+            # (a CR inside: the line ended there and what follows is payload, the line rule: the general way)
+            if h is None or not data.startswith(h, i) or data.find(b"\r", i + len(h), j) != j - 1:
+                return False
+            n = self._arm_n
+            self.fields = b"" if n else data[i + len(h) : j - 1]
+            self.answer = ANSWER_HEAD  # (the arming stays until disarm(): _line1 arms nothing after the head)
+            if n:
+                self.payload_buf = self._arm_buf
+                self.payload_left = self.payload_total = n
+                self.payload_pos = 0
+            return True
+        if a == ANSWER_HEAD and not self.payload_left and j - i == 8 and data.startswith(_OK_CR, i):
+            self.answer = ANSWER_DONE
+            return True
+        return False
+
+    def take(self, data, n):
+        """feed(data, n) for the driver's reads in answer mode, which start where a line starts (right after the
+        command, or after the payload): the usual head line, with the payload's start behind it, or the final
+        line is framed here in one call; the rest goes to feed(). Returns `answer`."""
         i = 0
+        if not self.held and not self._skip and not self.payload_left:
+            if self.answer == ANSWER_HEAD:  # (the final line as _quiet() takes it, without the call: the data path)
+                if n >= 9 and data.startswith(_OK_CR) and data[8] == 10:
+                    self.answer = ANSWER_DONE
+                    i = 9
+            else:
+                h = self._head
+                j = data.find(b"\n", 0, n)
+                # (the head line as _quiet() takes it, without the call: the data path)
+                if j > 0 and h is not None and data.startswith(h) and data.find(b"\r", len(h), j) == j - 1:
+                    i = j + 1
+                    self.answer = ANSWER_HEAD
+                    k = self._arm_n
+                    if not k:
+                        self.fields = data[len(h) : j - 1]
+                    else:  # the payload: its start right behind the head line, the rest read by the driver
+                        self.fields = b""
+                        self.payload_buf = self._arm_buf
+                        self.payload_total = k
+                        if k > n - i:
+                            k = n - i
+                        self.payload_buf[:k] = self._view(data)[i : i + k]
+                        i += k
+                        self.payload_pos = k
+                        self.payload_left = self.payload_total - k
+                        if not self.payload_left:
+                            self.payload_filled(0)
+        if i < n:
+            self.feed(data, n, i)
+        return self.answer
+
+    def feed(self, data, end=None, i=0):
+        """Consume bytes: data[i:end] (bytes or bytearray, any fragment of the stream; end: default all). The
+        driver feeds one preallocated receive buffer, so nothing here may keep a reference to data."""
         if end is None:
             end = len(data)
         size = self.size
@@ -179,7 +272,7 @@ class Parser:
                     self.on_event(Event(PAYLOAD, "", "", k, None, (), bytes(data[i : i + k])))
                 else:
                     p = self.payload_pos
-                    self.payload_buf[p : p + k] = memoryview(data)[i : i + k]  # (a view: no copy of the chunk)
+                    self.payload_buf[p : p + k] = self._view(data)[i : i + k]  # (a view: no copy of the chunk)
                 i += k
                 self.payload_filled(k)
                 continue
@@ -191,16 +284,23 @@ class Parser:
                 self._skip = False
                 i = j + 1
                 continue
-            if self._n:
+            if self.held:
                 if not self._keep(data, i, j):
                     self._skip = False
                     i = j + 1
                     continue
-                line = bytes(self._mv[: self._n])
-                self._n = 0
+                n = self.held
+                self.held = 0
+                if self.answer and self._quiet(self._buf, 0, n):  # (before the copy: no allocation)
+                    i = j + 1
+                    continue
+                line = bytes(self._mv[:n])
+            elif self.answer and self._quiet(data, i, j):
+                i = j + 1
+                continue
             elif j - i > size:
                 # (preview from the first `size` bytes, exactly what the fragmented path holds)
-                self.on_event(_garbage("line too long", data[i : i + size], size))
+                self._text(_garbage("line too long", data[i : i + size], size))
                 i = j + 1
                 continue
             else:
@@ -216,20 +316,30 @@ class Parser:
             elif line:
                 self._line1(line)
 
+    def receive_buffer(self, buf):
+        """Declare the caller's one receive buffer (a bytearray it feeds again and again and never resizes): its
+        slices are then taken from one view made here, not from a new view per chunk."""
+        self._src = buf
+        self._src_view = memoryview(buf)
+
+    def _view(self, data):
+        # A memoryview of data to slice (no view of other data is kept: a caller may resize what it fed).
+        return self._src_view if data is self._src else memoryview(data)
+
     def _keep(self, data, i, j):
         # Append data[i:j] to the partial line; on overflow report once and skip to the line's end.
         if self._skip or i == j:
             return True
-        n = self._n
+        n = self.held
         k = j - i
         if n + k > self.size:
             self._buf[n:] = data[i : i + self.size - n]
-            self.on_event(_garbage("line too long", self._buf, self.size))
-            self._n = 0
+            self._text(_garbage("line too long", self._buf, self.size))
+            self.held = 0
             self._skip = True
             return False
-        self._buf[n : n + k] = memoryview(data)[i:j]
-        self._n = n + k
+        self._buf[n : n + k] = self._view(data)[i:j]
+        self.held = n + k
         return True
 
     def _line(self, raw):
@@ -268,7 +378,7 @@ class Parser:
             a = raw.find(b"AT-S.", 1)
             b = raw.find(b"+WIND:", 1)
             k = a if b < 0 or 0 < a < b else b
-            self.on_event(_garbage("garbage", raw if k < 0 else raw[:k], len(raw) if k < 0 else k))
+            self._text(_garbage("garbage", raw if k < 0 else raw[:k], len(raw) if k < 0 else k))
             if k < 0:
                 return
             raw = raw[k:]
@@ -281,12 +391,39 @@ class Parser:
             if k > 0:
                 t = classify(s[k:])
                 if t.kind == OK or t.kind == ERROR:
-                    self.on_event(_garbage("garbage", raw[:k], k))
+                    self._text(_garbage("garbage", raw[:k], k))
                     ev = t
-        self.on_event(ev)
-        if self._arm_n and ev.kind == INFO and ev.text == "Reading":
-            self._payload()
+        k = ev.kind
+        if k == INFO or k == OTHER:
+            self._text(ev)
+        else:
+            self.on_event(ev)
+        if k != INFO:
+            return
+        if self.answer == ANSWER_WAIT:
+            # The head line the general way (behind other lines, or split across reads). A Reading line in another
+            # form than the head may announce fewer bytes than armed (a short read): just those come, into the
+            # start of the buffer; the driver reports the shortfall.
+            h = self._head
+            if h is not None and raw.startswith(h):
+                self.fields = raw[len(h) :]
+                self.answer = ANSWER_HEAD
+            if self._arm_n and ev.text == "Reading":
+                self.answer = ANSWER_HEAD
+                a = ev.params[0] if ev.params else ""
+                if a.isdigit() and int(a) < self._arm_n:
+                    self.short = self._arm_n = int(a)
+                    self._arm_buf = self._arm_buf[: self.short]
+                    self.answer = ANSWER_SHORT  # (not the usual answer: its final line is an event)
+                self._payload()
+        elif self._arm_n and ev.text == "Reading" and not self.answer:
+            self._payload()  # (expect_payload() without answer mode: at(), the decoder)
 
+    def _text(self, ev):
+        # A line that is neither final nor an indication: after a complete payload it means lost framing.
+        if self.answer == ANSWER_HEAD and not self.payload_left:
+            self.answer = ANSWER_LOST
+        self.on_event(ev)
 
 def parse(data, size=LINE_MAX):
     """All events of a complete capture (bytes) -> list of Event. Payload is not armed."""

@@ -11,7 +11,7 @@
 # segment: ~35 bytes of indication per 730 of data, ~5 % of the line) and a read wants _SMALL bytes or more
 # (or more than is known to be pending), WIND 55 is masked (one SCFG) and SOCKQ - the truth - gives the
 # pending count, once per module buffer-full; each SOCKR then takes as much as SOCKQ reported (up to the
-# buffer and read_max), its usual answer read as bytes (Module._quick). As soon as no data is pending
+# buffer and read_max), its usual answer framed by the parser without events (Module.transact). As soon as no data is pending
 # (before any wait, in poll(), at close) the mask is restored and every socket asks SOCKQ again, since
 # masked indications are dropped (spec 3). No read ever waits on a WIND while it is masked.
 import errno
@@ -43,12 +43,8 @@ _POLLIN = const(0x01)
 _POLLOUT = const(0x04)
 _POLLERR = const(0x08)
 _POLLHUP = const(0x10)
+_MAX_SOCKETS = const(8)  # module socket ids 0-7
 _GONE = (71, 72, 76, 78)  # the module no longer knows this socket
-# How far the answer of a SOCKR in flight has come (its hook follows it when the parser reads the answer)
-_READ_SENT = const(0)  # nothing seen yet
-_READ_HEAD = const(1)  # the AT-S.Reading line
-_READ_DONE = const(2)  # the payload, complete
-_READ_LOST = const(3)  # text between the payload and AT-S.OK: the byte count went wrong
 
 _Base = io.IOBase if sys.implementation.name == "micropython" else object
 
@@ -68,6 +64,9 @@ class Socket(_Base):
     insecure=False); server_hostname turns TLS on and is passed to the module (SNI / name check)."""
 
     _kind = "t"  # SOCKON kind of a plain socket; datagram() makes it "u"
+    # (defaults on the class, not per instance: see Module's)
+    peer = None  # (host, port) once connect() was called
+    _pend = None  # bytes read past a readline's LF
 
     def __init__(self, module, tls=False, server_hostname=None, insecure=False):
         self._m = module
@@ -75,7 +74,6 @@ class Socket(_Base):
         self.tls = bool(tls or server_hostname)
         self.server_hostname = server_hostname
         self.insecure = insecure
-        self.peer = None
         self._timeout = None  # seconds; None blocks, 0 never waits
         self._avail = 0  # bytes surely pending in the module (lower bound)
         self._exact = True  # _avail is exact (WIND:55 counts can be checked against it)
@@ -83,20 +81,17 @@ class Socket(_Base):
         self._eof = False  # +WIND:58 seen
         self._err = None  # (class, errno, message): why the socket is unusable
         self._closed = False
-        self._pend = None  # bytes read past a readline's LF
         self._queried_at = ticks_ms()
         self._poll_ms = _POLL_MIN
         self._fresh = False  # _avail is SOCKQ's count, no read since (an answer without a count is not one)
         self._small = False  # the last WIND 55 announced a small segment (see _SMALL)
-        self._st = _READ_SENT  # progress of a SOCKR's answer
-        self._read_hook = self._hook_read  # (bound once: a bound method made per read would allocate)
-        self._query_hook = self._hook_query
         self._read_size = 0  # the size _read_cmd (AT+S.SOCKR=<id>,<size>) asks for
-        self._short = None  # a Reading line announced this many bytes, fewer than asked (see _hook_read)
         self._query_cmd = None  # AT+S.SOCKQ=<id>, made at the first query
 
-    # ------------------------------------------------------------------------------ WIND routing
-    def _wind55(self, r, c):
+    # ------------------------------------------------------------------------------ from the module
+    # (spwf04.module delivers the indications and failures that concern this socket through these)
+    def on_pending(self, r, c):
+        """+WIND:55 for this socket: r bytes received, c pending in all (as str or bytes fields)."""
         try:
             r = int(r)
             c = int(c)
@@ -110,25 +105,33 @@ class Socket(_Base):
             self._dirty = True
         self._poll_ms = _POLL_MIN
 
-    def _wind58(self):
+    def on_closed(self):
+        """+WIND:58: the peer closed; end-of-file once SOCKQ says nothing is left."""
         self._eof = True
         self._dirty = True  # SOCKQ tells what is left to read
 
-    def _dead(self, exc):
+    def recount(self):
+        """WIND 55 was masked (its indications are dropped): ask SOCKQ before trusting a count again."""
+        self._exact = False
+        self._dirty = True
+
+    def invalidate(self, exc):
+        """The module's socket is gone (exc: the ModuleReset, or None for a plain close): every call raises."""
         if self._err is None:
             if exc is None:
                 self._err = (OSError, errno.EBADF, "socket closed")
             else:
                 self._err = (type(exc), exc.args[0], exc.args[1] if len(exc.args) > 1 else "")
 
-    def _fail(self, eno, msg):
-        self._dead(OSError(eno, msg))
+    def fail(self, eno, msg):
+        """The socket's stream cannot be trusted any more: every call raises OSError(eno, msg)."""
+        self.invalidate(OSError(eno, msg))
 
     def _ok(self):
         e = self._err
         if e is not None:
             if e[0] is ModuleReset:
-                self._m._reset_exc = None  # reported here: the next module call need not repeat it
+                self._m.reset_reported()  # reported here: the next module call need not repeat it
             raise e[0](e[1], e[2])
         if self._closed:
             raise OSError(errno.EBADF, "socket closed")
@@ -138,11 +141,7 @@ class Socket(_Base):
     # ------------------------------------------------------------------------------ module calls
     def _unusable(self, e):
         # A command of this socket ended in a timeout or Ctrl-C: its byte stream cannot be trusted any more.
-        self._fail(errno.EIO, "socket unusable after: %s" % _why(e))
-
-    def _hook_query(self, ev):
-        if ev.kind == parser.INFO and ev.text == "Query" and ev.params and ev.params[0].isdigit():
-            self._counted(int(ev.params[0]))
+        self.fail(errno.EIO, "socket unusable after: %s" % _why(e))
 
     def _counted(self, n):
         # A SOCKQ answer with its count (read either way): the exact number pending, as of now.
@@ -161,8 +160,9 @@ class Socket(_Base):
             if q is None:
                 q = self._query_cmd = b"AT+S.SOCKQ=%d\r" % self.id
             m = self._m
-            f = m._quick(q, b"AT-S.Query:", self._query_hook, m.timeout)
-            if not isinstance(f, list) and f.isdigit():  # the usual answer, read without events (else: _hook_query)
+            m.transact(q, b"AT-S.Query:", None, 0, m.timeout)
+            f = m.parser.fields  # (the head line's count, however the answer came; None: no Query line)
+            if f and f.isdigit():
                 self._counted(int(f))
         except ModuleError as e:
             if e.code not in _GONE:
@@ -182,82 +182,48 @@ class Socket(_Base):
         elif self._poll_ms < _POLL_MAX:
             self._poll_ms *= 2
 
-    def _hook_read(self, ev):
-        k = ev.kind
-        if k == parser.PAYLOAD:
-            self._st = _READ_DONE
-        elif self._st == _READ_DONE and k != parser.OK and k != parser.ERROR:
-            self._st = _READ_LOST
-        elif k == parser.INFO and ev.text == "Reading":
-            self._st = _READ_HEAD
-            a = ev.params[0] if ev.params else ""
-            if a.isdigit() and int(a) < self._read_size:
-                # A short read (fewer bytes than asked, and never more was asked than pending): the module
-                # capped it or lost data. Its bytes are read as announced (the answer stays in step), then
-                # the socket fails: a stream with a possible gap is never handed on.
-                self._short = int(a)
-                p = self._m._parser
-                p.expect_payload(p._arm_buf[: self._short], self._short)  # (the buffer is the payload's size)
-
     def _read(self, mv, off, k):
         # One SOCKR of k bytes straight into mv[off:off+k]. Returns k or raises.
         m = self._m
-        p = m._parser
         dst = mv if off == 0 and k == len(mv) else mv[off : off + k]
         self._avail -= k
         self._fresh = False
-        self._st = _READ_SENT
-        self._short = None
-        p.expect_payload(dst, k)
         try:
             if k != self._read_size:  # (bulk reads repeat one size: the command line and answer head are made once)
                 self._read_size = k
                 self._read_cmd = b"AT+S.SOCKR=%d,%d\r" % (self.id, k)
-                self._read_head = b"AT-S.Reading:%d:" % k  # (another count - a short read - takes the general way)
-            r = m._quick(self._read_cmd, self._read_head, self._read_hook, m.timeout + k // 5)
+                self._read_head = b"AT-S.Reading:%d:" % k  # (another count - a short read - is an event)
+            a = m.transact(self._read_cmd, self._read_head, dst, k, m.timeout + k // 5)
         except (ModuleError, ModuleReset) as e:
-            p.disarm()
             if k > _SEG and getattr(e, "code", 0) == 32:
                 # SOCKR above 730 refused (nothing was read): the module caps reads; 730 from now on
                 m.read_max = _SEG
                 self._avail += k
                 return self._read(mv, off, _SEG)
-            self._exact = False
-            self._dirty = True
+            self.recount()
             raise
         except BaseException as e:  # timeout, lost bytes, Ctrl-C: where the data went is unknown
-            p.disarm()
-            if isinstance(e, OSError):
-                # A module that rebooted mid-payload leaves its boot indications inside the data we counted.
-                try:
-                    boot = b"+WIND:1:" in bytes(dst) or b"+WIND:0:" in bytes(dst)
-                except MemoryError:
-                    boot = False
-                if boot:
-                    m._unexpected_reset("boot indications inside SOCKR data")
-                    m._broken = None
-                    m._desync = False
-                    m.check()
-            self._fail(errno.EIO, "socket unusable after an interrupted read: %s" % _why(e))
+            self.fail(errno.EIO, "socket unusable after an interrupted read: %s" % _why(e))
             raise
-        if not isinstance(r, list):
-            return k  # the usual answer, read straight into dst (and the parser disarmed)
-        p.disarm()
-        if self._short is not None:
-            a = self._short
-            self._short = None
-            if k > _SEG and a == _SEG:
+        if a == parser.ANSWER_DONE:
+            return k  # the usual answer
+        if a == parser.ANSWER_SHORT:
+            short = m.parser.short
+            # A short read (fewer bytes than asked, and never more was asked than pending): the module capped it
+            # or lost data. Its bytes were read as announced (the answer stays in step), but a stream with a
+            # possible gap is never handed on.
+            if k > _SEG and short == _SEG:
                 m.read_max = _SEG  # the module caps SOCKR at 730: no larger read from now on
-            self._fail(errno.EIO, "short SOCKR: %d of %d pending bytes came; data of this socket may be lost%s" % (
-                a, k, " (SOCKR capped at 730: read_max now 730)" if m.read_max == _SEG and k > _SEG else ""))
+            self.fail(errno.EIO, "short SOCKR: %d of %d pending bytes came; data of this socket may be lost%s" % (
+                short, k, " (SOCKR capped at 730: read_max now 730)" if m.read_max == _SEG and k > _SEG else ""))
             self._ok()
-        if self._st == _READ_DONE:
-            return k
+        if a == parser.ANSWER_HEAD:
+            return k  # (the usual answer with an unusual final line, e.g. console_verbose's AT-S.OK:<heap>:<state>)
         # Text after the payload, or AT-S.OK without any (a damaged Reading line: the data went by as
         # text). We never ask for more than is pending, so this is lost framing, not "no data": the
         # bytes are gone and the socket's stream cannot be trusted.
-        self._fail(errno.EIO, "SOCKR framing lost (%s): data of this socket is corrupt" % (
-            "text after the payload" if self._st == _READ_LOST else "no payload"))
+        self.fail(errno.EIO, "SOCKR framing lost (%s): data of this socket is corrupt" % (
+            "text after the payload" if a == parser.ANSWER_LOST else "no payload"))
         self._ok()
 
     def _recv1(self, mv, off, n, t0):
@@ -278,7 +244,7 @@ class Socket(_Base):
                 # (readinto's short cut restates this rule for a read that is not short, to stay a C-stack
                 # frame on the hot path instead of calling a shared helper: change the two together)
                 if self._small and not m.w55off and (short or n >= _SMALL):
-                    m._mask55(True)  # a bulk read of small segments: SOCKQ counts from now on
+                    m.mask_pending(True)  # a bulk read of small segments: SOCKQ counts from now on
                 if short and m.w55off and not self._fresh:
                     self._query()  # one SOCKQ now saves a short SOCKR (the module has likely more)
                     if self._fresh:
@@ -295,7 +261,7 @@ class Socket(_Base):
                 if self._avail:
                     continue
             if m.w55off:  # nothing pending: WINDs back on before anyone waits (then SOCKQ again)
-                m._mask55(False)
+                m.mask_pending(False)
                 continue
             if self._eof and not self._dirty and self._fresh:
                 return 0
@@ -309,10 +275,10 @@ class Socket(_Base):
                     return None
                 if r < w:
                     w = r
-            m._wait(self._wake, w)
+            m.wait_for(self._wake, w)
 
     def _wake(self):
-        return self._avail or self._dirty or self._err is not None or self._m._reset_exc is not None
+        return self._avail or self._dirty or self._err is not None
 
     # ------------------------------------------------------------------------------ public API
     def connect(self, addr):
@@ -336,23 +302,20 @@ class Socket(_Base):
             if ev.kind == parser.INFO and ev.text == "On" and len(ev.params) > 1:
                 i = sock_id(ev.params[-1])
                 if i >= 0:
-                    old = m._socks[i]
-                    if old is not None and old is not self:
-                        old._fail(errno.ENOTCONN, "the module reused this socket's id")
-                    m._socks[i] = self
+                    m.register(i, self)
                     self.id = i
                     self.peer = (ev.params[0], port)
 
         for attempt in (0, 1):
-            if m._lost:
+            if m.lost_sockets:
                 _sweep(m)
             try:
                 m.cmd("AT+S.SOCKON=%s,%d,NULL,%s" % (host, port, kind), None, ms, hook)
                 break
             except ModuleError as e:
                 self._unregister()
-                if e.code == 75 and not attempt and len(m.sockets()) < len(m._socks):
-                    m._lost = True  # all ids in use, yet not all are ours: sweep the lost ones, try again
+                if e.code == 75 and not attempt and len(m.sockets()) < _MAX_SOCKETS:
+                    m.lost_sockets = True  # all ids in use, yet not all are ours: sweep the lost ones, try again
                     continue
                 if self.tls:
                     import gc
@@ -368,17 +331,16 @@ class Socket(_Base):
                 raise
             except BaseException:
                 self._unregister()
-                m._lost = True  # timed out or interrupted: the module may have opened the socket all the same
+                m.lost_sockets = True  # timed out or interrupted: the module may have opened the socket all the same
                 raise
         if self.id is None:
-            m._lost = True
+            m.lost_sockets = True
             raise OSError(errno.EIO, "SOCKON answered OK without an AT-S.On:<ip>:<id> line")
         self._queried_at = ticks_ms()
 
     def _unregister(self):
-        i = self.id
-        if i is not None and self._m._socks[i] is self:
-            self._m._socks[i] = None
+        if self.id is not None:
+            self._m.unregister(self.id, self)
         self.id = None
 
     def datagram(self):
@@ -513,7 +475,7 @@ class Socket(_Base):
                 k = total - o
                 if k > _SEG:
                     k = _SEG
-                m._do(b"AT+S.SOCKW=%d,%d\r" % (self.id, k), mv if k == total else mv[o : o + k], m.timeout + k // 5)
+                m.exchange(b"AT+S.SOCKW=%d,%d\r" % (self.id, k), mv if k == total else mv[o : o + k], m.timeout + k // 5)
                 o += k
         except (ModuleError, ModuleReset):
             raise
@@ -533,21 +495,21 @@ class Socket(_Base):
         i = self.id
         m = self._m
         try:
-            if i is not None and m._socks[i] is self and (self._err is None or self._err[0] is not ModuleReset):
+            if i is not None and m.socket_at(i) is self and (self._err is None or self._err[0] is not ModuleReset):
                 try:
                     self._close_module(i)
                 except BaseException:
-                    m._lost = True  # the module may still hold the id: swept below or by the next connect()
+                    m.lost_sockets = True  # the module may still hold the id: swept below or by the next connect()
                     if self._err is None:
                         raise
                 if m.w55off and self._err is None:
-                    m._mask55(False)
+                    m.mask_pending(False)
         finally:
             self._closed = True
             self._unregister()
             self._pend = None
             self._avail = 0  # (readinto's short cut tests _avail, not _closed)
-        if m._lost:
+        if m.lost_sockets:
             try:
                 _sweep(m)
             except OSError:
@@ -594,14 +556,14 @@ class Socket(_Base):
             if self._err is not None or self._closed:
                 return (arg & (_POLLIN | _POLLOUT)) | _POLLERR | _POLLHUP
             m = self._m
-            if m._lines is None:  # no command in flight: route what arrived, settle doubts now
+            if not m.busy():  # no command in flight: route what arrived, settle doubts now
                 try:
                     m.pump()
                     if (arg & _POLLIN and self.id is not None and not self._avail and not self._pend
                             and (self._dirty or _ms(self._queried_at) >= self._poll_ms)):
                         self._query()
                     if m.w55off and not self._avail:
-                        m._mask55(False)
+                        m.mask_pending(False)
                 except OSError:
                     return (arg & _POLLIN) | _POLLERR
             r = 0
@@ -635,15 +597,15 @@ def _sweep(m):
     # (SOCKC first: a free id answers 76/78, spec 4), so this costs a SOCKC per free id and runs only after
     # such a failure. Not after at() opened a socket by hand (it would be closed too). Raises (and stays
     # due) when the module does not answer.
-    if m._raw:
+    if m.raw_sockets:
         return
-    for i in range(len(m._socks)):
-        if m._socks[i] is None:
+    for i in range(_MAX_SOCKETS):
+        if m.socket_at(i) is None:
             s = Socket(m)
             s.id = i
-            m._socks[i] = s  # WINDs for this id find it while it is drained
+            m.register(i, s)  # WINDs for this id find it while it is drained
             try:
                 s._close_module(i, False)
             finally:
-                m._socks[i] = None
-    m._lost = False
+                m.unregister(i, s)
+    m.lost_sockets = False

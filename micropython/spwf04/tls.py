@@ -53,10 +53,10 @@ class TLSStore:
 
     def __init__(self, module):
         self._m = module
-        self._drop()
+        self.forget()
 
-    def _drop(self):
-        # (module.py calls this when the module reboots: the module forgot everything)
+    def forget(self):
+        """Forget what the module held (the module calls this when it reboots: the module forgot everything)."""
         self.ca = self.ca_valid = self.auth = self.module_ski = None
         self.sent_len = 0
         self.cert = self.key = False
@@ -68,7 +68,7 @@ class TLSStore:
     def clear(self):
         """Erase everything the module stores (TLSCERT=content,2)."""
         self._m.cmd("AT+S.TLSCERT=content,2")
-        self._drop()
+        self.forget()
 
     def list(self):
         """TLSCERT=content,1 as a dict: {'CA': 1, 'Cert': 0, 'Key': 0, 'Id': 1} on FW 1.0."""
@@ -90,7 +90,7 @@ class TLSStore:
             c, blob, auth, valid = self._prepare(data, path, check, encoding)
         except MemoryError:
             raise _nomem("load_ca")
-        self._drop()
+        self.forget()
         ski = None
         for ev in self._send("ca", blob):
             if ev.text.endswith("SubjectKeyId"):  # "SubjectKeyId:<hex>", or "No SubjectKeyId" (tail '')

@@ -115,6 +115,7 @@ class FakeModule:
         self.wind_in_payload = False  # put a WIND inside the next SOCKR payload
         self.reset_in_payload = False  # reboot in the middle of the next SOCKR payload
         self.damage_reading = False  # damage the next AT-S.Reading line
+        self.sockr_cap = 0  # > 0: a SOCKR for more sends only this many bytes, announced so (a short read)
         self.reading_lf_lost = False  # the next AT-S.Reading line loses its LF (a lone CR still ends it)
         self.reset_on = None  # command prefix: the module reboots instead of answering
         self.hang_next = False  # the next command gets no answer at all (busy)
@@ -567,6 +568,8 @@ class FakeModule:
         if n <= 0 or n > s.pending():
             self.violations.append("SOCKR of %d with %d pending" % (n, s.pending()))
             return self.error(8)
+        if self.sockr_cap and n > self.sockr_cap:
+            n = self.sockr_cap  # (the rest stays pending)
         data = bytes(s.rx[s.rpos : s.rpos + n])
         s.rpos += n
         if s.rpos > 8192:

@@ -108,7 +108,7 @@ def test_arbitrary_bytes_and_arming_raise_nothing(data, step, arm_n, size):
         if i % 3 == 0:
             p.expect_payload(bytearray(arm_n) if arm_n else None, arm_n)
         p.feed(data[i : i + step])
-        assert len(p._buf) == size and 0 <= p._n <= size and p.payload_left >= 0
+        assert len(p._buf) == size and 0 <= p.held <= size and p.payload_left >= 0
     p.disarm()
     if p.payload_left:
         p.feed(b"\x00" * p.payload_left)
@@ -139,4 +139,4 @@ def test_memory_is_bounded_whatever_the_input(unit, step):
         tracemalloc.stop()
     grown = sum(s.size_diff for s in after.compare_to(base, "filename"))
     assert grown < 16 * 1024, f"the parser holds {grown} more bytes after 512 KiB of input"
-    assert len(p._buf) == P.LINE_MAX and p._n <= P.LINE_MAX
+    assert len(p._buf) == P.LINE_MAX and p.held <= P.LINE_MAX

@@ -52,7 +52,7 @@ s = 99
 for _ in range(2000):
     s = (s * 1103515245 + 12345) & 0x7FFFFFFF
     p.feed(bytes([(s >> 8) & 0xFF]) * (1 + (s >> 16) % 7))
-assert len(p._buf) == 64 and p._n <= 64
+assert len(p._buf) == 64 and p.held <= 64
 p.feed(b"\r\nAT-S.OK\r\n")
 assert evs[-1].kind == P.OK
 

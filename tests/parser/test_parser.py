@@ -38,7 +38,7 @@ def test_whole_stream_events():
     assert evs[10][3] == 8  # eight garbage bytes before the resynchronised AT-S.OK
     assert evs[12][2] == "line too long"
     assert evs[17][2] == "garbage" and evs[18][4] == 78
-    assert p.payload_left == 0 and p._n == 0
+    assert p.payload_left == 0 and p.held == 0
 
 
 def test_every_two_and_three_way_split_gives_the_same_events():
@@ -104,7 +104,7 @@ def test_arbitrary_bytes_never_crash_and_memory_stays_bounded(data, step):
     p = P.Parser(evs.append, 64)
     for i in range(0, len(data), step):
         p.feed(data[i : i + step])
-    assert len(p._buf) == 64 and p._n <= 64
+    assert len(p._buf) == 64 and p.held <= 64
     p.feed(b"\r\nAT-S.OK\r\n")  # always resynchronises
     assert evs[-1].kind == P.OK
 
@@ -213,3 +213,52 @@ def test_arbitrary_bytes_same_events_for_any_split_and_small_buffer(data, size, 
     chunks = [data[i : i + step] for i in range(0, len(data), step)]
     assert V.run(chunks, size=size, sizes=[3])[0] == want
     assert V.run([data[i : i + 1] for i in range(len(data))], size=size, sizes=[3])[0] == want
+
+
+# ------------------------------------------------------------------ answer mode (the driver's data path)
+def _answer(chunks, head=b"AT-S.Reading:5:", n=5):
+    evs: list = []
+    p = P.Parser(evs.append)
+    buf = bytearray(n)
+    p.expect(head, memoryview(buf) if n else None, n)
+    for c in chunks:
+        p.take(c, len(c))
+    return p, bytes(buf), evs
+
+
+def test_answer_mode_frames_the_usual_answer_without_events():
+    p, data, evs = _answer([b"AT-S.Reading:5:5\r\nhel", b"lo", b"AT-S.OK\r\n"])
+    assert (p.answer, data, evs, p.fields) == (P.ANSWER_DONE, b"hello", [], b"")
+    p, _, evs = _answer([b"AT-S.Query:979\r\nAT-S.OK\r\n"], b"AT-S.Query:", 0)
+    assert (p.answer, p.fields, evs) == (P.ANSWER_DONE, b"979", [])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(1, 12), min_size=1, max_size=20), st.booleans())
+def test_answer_mode_any_split_same_answer(cuts, wind_first):
+    stream = (b"+WIND:55:Pending Data::0:5:5\r\n" if wind_first else b"") + b"AT-S.Reading:5:5\r\nhello\r\nAT-S.OK\r\n"
+    chunks, i, k = [], 0, 0
+    while i < len(stream):
+        chunks.append(stream[i : i + cuts[k % len(cuts)]])
+        i += cuts[k % len(cuts)]
+        k += 1
+    p, data, evs = _answer(chunks)
+    # however it was split: the payload whole, the answer complete (quietly, or its final line as an event)
+    assert data == b"hello"
+    assert p.answer == P.ANSWER_DONE or (p.answer == P.ANSWER_HEAD and [e.kind for e in evs][-1] == P.OK)
+    assert all(e.kind in (P.WIND, P.INFO, P.OK) for e in evs), evs
+
+
+def test_answer_mode_short_read_and_lost_framing():
+    p, data, evs = _answer([b"AT-S.Reading:3:3\r\nabcAT-S.OK\r\n"])  # fewer bytes announced than asked
+    assert (p.answer, p.short, data[:3]) == (P.ANSWER_SHORT, 3, b"abc") and evs[-1].kind == P.OK
+    p, data, evs = _answer([b"AT-S.Reading:5:5\r\nhello", b"junk\r\nAT-S.OK\r\n"])  # text after the payload
+    assert p.answer == P.ANSWER_LOST and evs[-1].kind == P.OK
+    p, data, evs = _answer([b"AT-S.OK\r\n"])  # no head line at all
+    assert p.answer == P.ANSWER_WAIT and evs == [P.OK_EV]
+
+
+def test_module_compares_with_the_parsers_answer_values():
+    from spwf04 import module as M
+
+    assert (M._ANSWER_HEAD, M._ANSWER_DONE) == (P.ANSWER_HEAD, P.ANSWER_DONE)

@@ -73,7 +73,7 @@ class socket(Socket):
         except Exception as e:  # later calls (and poll) must report this failure, not a never-opened socket
             a = e.args
             two = isinstance(e, OSError) and len(a) > 1  # OSError(errno, text), ModuleError included
-            self._fail(a[0] if two else errno.EIO, "open failed: %s" % (a[1] if two else a[0] if a else e))
+            self.fail(a[0] if two else errno.EIO, "open failed: %s" % (a[1] if two else a[0] if a else e))
             raise
 
     def _tls(self, server_hostname, handshake):

@@ -77,8 +77,7 @@ class TcpUart(io.IOBase, RxBuffer):
         if self._sock:
             self._sock.close()
             self._sock = None
-        if type(self) is TcpUart:
-            self.readinto = self._readinto  # (raises EBADF)
+        self._direct()  # (then raises EBADF)
 
     def _check(self):
         if self._sock is None:
@@ -93,8 +92,7 @@ class TcpUart(io.IOBase, RxBuffer):
             n = self._sock.readinto(self._mv[self._end :] if self._end else self._buf)
             if n:
                 self._end += n
-                if type(self) is TcpUart:
-                    self.readinto = self._readinto
+                self._direct()
 
     def any(self):
         if self._start == self._end:  # (_fill's empty case inline: the driver asks any() on every wait)
@@ -102,18 +100,13 @@ class TcpUart(io.IOBase, RxBuffer):
             n = self._sock.readinto(self._buf) if self._sock else self._check()
             if n:
                 self._end = n
-                if type(self) is TcpUart:
-                    self.readinto = self._readinto
+                self._direct()
             return self._end
         self._fill()
         return self._end - self._start
 
     # The usual case of write() is kept in a small method: MicroPython puts the frame of a function with few
     # locals on the C stack and a bigger one on the heap (one allocation per call).
-    def readinto(self, buf, nbytes=None):
-        """Up to len(buf) (or nbytes) received bytes into buf; None when nothing is there (UART timeout=0)."""
-        return self._readinto(buf, nbytes)  # (on a TcpUart itself: replaced per instance, see _direct)
-
     def _readinto(self, buf, nbytes=None):
         self._check()
         want = len(buf) if nbytes is None else min(nbytes, len(buf))
@@ -131,6 +124,8 @@ class TcpUart(io.IOBase, RxBuffer):
         if self._start == self._end:
             self._direct()
         return got or None
+
+    readinto = _readinto  # (on a TcpUart itself: replaced per instance, see _direct)
 
     def write(self, buf):
         n = self._sock.write(buf) if self._sock else self._check()  # usually all of it at once
